@@ -1,0 +1,52 @@
+# molprobe: `make run` runs the default workflow, `make test` runs the tests.
+# Both create .venv and install the package when needed.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+CORES ?= 2
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+# Datasets are read from a local mirror when one sits beside the checkout.
+MOLPROBE_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export MOLPROBE_MIRROR
+SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+
+.PHONY: install run report test test-fast lint format bench dry-run clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install  ## run the default workflow (config/config.yaml)
+	$(SNAKEMAKE)
+
+dry-run: install
+	$(SNAKEMAKE) -n
+
+report: install  ## build results/report.html from the last run
+	$(SNAKEMAKE) --report results/report.html
+
+test: install  ## unit tests + an end-to-end Snakemake run on a small subsample
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/snakemake --lint
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: install  ## speed benchmarks (ratios measured in one run)
+	$(BIN)/python benchmarks/bench_featurize.py
+
+clean:
+	rm -rf results .snakemake

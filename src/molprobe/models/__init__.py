@@ -1,0 +1,1 @@
+"""molprobe.models"""

@@ -1,0 +1,94 @@
+# Helpers shared by the rules: config look-ups and target lists. No rule lives here.
+import shlex
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9_\-]+",
+    split=r"random|scaffold",
+    seed=r"\d+",
+    featurizer=r"ecfp|descriptors|graph|tokens",
+
+
+RESULTS = "results"
+FEATURE_FILES = {
+    "ecfp": "ecfp.npz",
+    "descriptors": "descriptors.npz",
+    "graph": "graph.pt",
+    "tokens": "tokens.npz",
+}
+
+
+def dataset_entry(dataset):
+    """The registry entry of one dataset, with schema defaults filled in."""
+    try:
+        return config["datasets"][dataset]
+    except KeyError:
+        raise ValueError(
+            f"dataset {dataset!r} is not in the `datasets:` registry of the config"
+        ) from None
+
+
+def fetch_flags(wildcards):
+    entry = dataset_entry(wildcards.dataset)
+    flags = ["--url", entry["url"]]
+    if config.get("max_rows"):
+        flags += ["--max-rows", str(config["max_rows"])]
+    rename = entry.get("rename") or {}
+    if rename:
+        flags += ["--rename"] + [f"{k}={v}" for k, v in rename.items()]
+    return shlex.join(flags)
+
+
+def standardize_flags(wildcards):
+    entry = dataset_entry(wildcards.dataset)
+    recipe = config.get("standardize", {})
+    flags = ["--smiles-column", entry.get("smiles_column", "smiles")]
+    flags += ["--task-type", entry.get("task_type", "classification")]
+    if entry.get("id_column"):
+        flags += ["--id-column", entry["id_column"]]
+    if entry.get("task_columns"):
+        flags += ["--task-columns", *entry["task_columns"]]
+    if not recipe.get("largest_fragment", True):
+        flags.append("--no-largest-fragment")
+    if not recipe.get("neutralize", True):
+        flags.append("--no-neutralize")
+    if recipe.get("cleanup", False):
+        flags.append("--cleanup")
+    flags += ["--max-heavy-atoms", str(recipe.get("max_heavy_atoms", 150))]
+    return shlex.join(flags)
+
+
+def featurizer_flags(wildcards):
+    params = (config.get("featurizers") or {}).get(wildcards.featurizer) or {}
+    flags = []
+    for key, value in params.items():
+        value = str(value).lower() if isinstance(value, bool) else value
+        flags += ["--param", f"{key}={value}"]
+    return shlex.join(flags)
+
+
+def split_settings():
+    s = config.get("splits", {})
+    return (
+        s.get("methods", ["random", "scaffold"]),
+        s.get("seeds", [0, 1, 2]),
+        s.get("fractions", [0.8, 0.1, 0.1]),
+    )
+
+
+def data_targets():
+    methods, seeds, _ = split_settings()
+    targets = []
+    for ds in config["run_datasets"]:
+        dataset_entry(ds)
+        targets.append(f"{RESULTS}/{ds}/data/molecules.parquet")
+        targets += [f"{RESULTS}/{ds}/splits/{m}/seed{s}.json" for m in methods for s in seeds]
+        targets += [
+            f"{RESULTS}/{ds}/features/{FEATURE_FILES[f]}"
+            for f in (config.get("featurizers") or FEATURE_FILES)
+        ]
+    return targets
+
+
+def all_targets():
+    return data_targets()
