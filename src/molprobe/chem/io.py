@@ -42,6 +42,7 @@ __all__ = [
     "detect_format",
     "list_columns",
     "read_molecules",
+    "resolve_smiles_column",
 ]
 
 FORMATS = ("csv", "tsv", "smi", "sdf")
@@ -98,17 +99,14 @@ def detect_format(path: str | os.PathLike) -> str:
 def _open_binary(path: Path):
     """Open a file for binary reading, decompressing when it starts with the gzip magic bytes."""
     _check_exists(path)
-    raw = open(path, "rb")
-    try:
-        if raw.read(2) == _GZIP_MAGIC:
-            raw.seek(0)
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == _GZIP_MAGIC:
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 yield gz
         else:
-            raw.seek(0)
             yield raw
-    finally:
-        raw.close()
 
 
 @contextlib.contextmanager
@@ -274,7 +272,10 @@ def _sdf_rows(path, id_column, columns):
                 n_rows += 1
         except _GZIP_ERRORS as err:
             raise _truncated(path, n_rows) from err
-        except RuntimeError as err:  # RDKit wraps stream errors
+        except (RuntimeError, SystemError) as err:
+            # RDKit's stream wrapper re-raises a Python read error as SystemError
+            if isinstance(err.__cause__ or err.__context__, _GZIP_ERRORS):
+                raise _truncated(path, n_rows) from err
             raise InputError(path, f"cannot read SDF: {err}", row=n_rows) from err
 
 
@@ -290,6 +291,10 @@ def _sdf_properties(path: Path) -> list[str]:
                     return list(mol.GetPropNames())
     except _GZIP_ERRORS as err:
         raise _truncated(path, 0) from err
+    except (RuntimeError, SystemError) as err:
+        if isinstance(err.__cause__ or err.__context__, _GZIP_ERRORS):
+            raise _truncated(path, 0) from err
+        raise InputError(path, f"cannot read SDF: {err}", row=0) from err
     return []
 
 
