@@ -90,5 +90,108 @@ def data_targets():
     return targets
 
 
+
+
+# ---------------------------------------------------------------- models
+
+MODEL_FEATURES = {
+    "snn": ["ecfp"],
+    "fnn_bn": ["ecfp"],
+    "gine": ["graph"],
+    "attentivefp": ["graph"],
+    "lstm": ["tokens"],
+    "rf": ["ecfp"],
+    "logreg": ["ecfp"],
+}
+
+
+def model_entry(model):
+    """Config of one model family: features, params (hyperparameters + training settings)."""
+    entry = dict((config.get("models") or {}).get(model) or {})
+    entry.setdefault("features", MODEL_FEATURES[model])
+    entry.setdefault("params", {})
+    return entry
+
+
+def _params_flags(params):
+    flags = []
+    for key, value in params.items():
+        value = str(value).lower() if isinstance(value, bool) else value
+        flags.append(f"{key}={value}")
+    return ["--params", *flags] if flags else []
+
+
+def train_flags(wildcards):
+    entry = model_entry(wildcards.model)
+    flags = []
+    for f in entry["features"]:
+        flags += ["--features", f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}"]
+    flags += ["--task-type", dataset_entry(wildcards.dataset).get("task_type", "classification")]
+    flags += _params_flags(entry["params"])
+    return shlex.join(flags)
+
+
+def depth_flags(wildcards):
+    entry = model_entry(wildcards.model)
+    depth_cfg = config.get("depth_experiment") or {}
+    params = dict(entry["params"])
+    params.update(depth_cfg.get("params") or {})
+    params["n_layers"] = int(wildcards.depth)
+    flags = []
+    for f in entry["features"]:
+        flags += ["--features", f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}"]
+    flags += ["--task-type", dataset_entry(wildcards.dataset).get("task_type", "classification")]
+    flags += _params_flags(params)
+    return shlex.join(flags)
+
+
+def train_models():
+    return list((config.get("train") or {}).get("models") or [])
+
+
+def model_metrics(dataset):
+    methods, seeds, _ = split_settings()
+    return [
+        f"{RESULTS}/{dataset}/models/{m}/{s}/seed{seed}/metrics.json"
+        for m in train_models()
+        for s in methods
+        for seed in seeds
+    ]
+
+
+def depth_settings():
+    d = config.get("depth_experiment") or {}
+    return (
+        bool(d.get("enabled", False)),
+        d.get("models", ["snn", "fnn_bn"]),
+        d.get("depths", [2, 8, 32]),
+        d.get("splits", ["random", "scaffold"]),
+        d.get("seeds", [0]),
+    )
+
+
+def depth_metrics(dataset):
+    _, models, depths, splits, seeds = depth_settings()
+    return [
+        f"{RESULTS}/{dataset}/depth/{m}/depth{d}/{s}/seed{seed}/metrics.json"
+        for m in models
+        for d in depths
+        for s in splits
+        for seed in seeds
+    ]
+
+
+def train_targets():
+    targets = []
+    enabled = depth_settings()[0]
+    for ds in config["run_datasets"]:
+        if train_models():
+            targets += model_metrics(ds)
+            targets += [f"{RESULTS}/{ds}/comparison.csv", f"{RESULTS}/{ds}/comparison.png"]
+        if enabled:
+            targets += [f"{RESULTS}/{ds}/depth/depth.csv", f"{RESULTS}/{ds}/depth/depth.png"]
+    return targets
+
+
 def all_targets():
-    return data_targets()
+    return data_targets() + train_targets()
