@@ -306,3 +306,14 @@ def test_reconciliation_check_catches_lost_rows():
     with pytest.raises(RuntimeError, match="bookkeeping"):
         Reconciliation(5, 3, 1, 0, {"empty": 1}).check()
     assert Reconciliation(5, 3, 1, 1).line() == "n_in=5 kept=3 rejected=1 merged=1"
+
+
+def test_neutralized_output_always_parses_again():
+    """Ferrocene's cyclopentadienide neutralizes to a non-kekulizable ring: rejected, not kept."""
+    from rdkit import Chem
+
+    from molprobe.chem.standardize import standardize_smiles
+
+    res = standardize_smiles("[Fe+2].c1cc[cH-]c1.c1cc[cH-]c1")
+    assert res.smiles is None or Chem.MolFromSmiles(res.smiles) is not None
+    assert res.reason == "kekulization"

@@ -224,8 +224,10 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
             mol = _largest_organic_fragment(mol)
             if mol is None:
                 return StandardizeResult(None, NO_ORGANIC)
+        recheck = False
         if recipe.neutralize and mol.HasSubstructMatch(_CHARGED):  # no charge: nothing to do
             mol = _uncharger().uncharge(mol)
+            recheck = True
         if recipe.remove_isotopes:
             isotopic = False
             for atom in mol.GetAtoms():
@@ -244,6 +246,10 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
                 None, TOO_SMALL, f"{heavy} heavy atoms < {recipe.min_heavy_atoms}"
             )
         out = Chem.MolToSmiles(mol)
+        if recheck and Chem.MolFromSmiles(out) is None:
+            # neutralizing can leave an aromatic ring that no longer kekulizes (ferrocene's
+            # cyclopentadienide -> "c1cccc1"): the output must parse again, or it is rejected
+            return StandardizeResult(None, KEKULIZATION, f"neutralized form {out} does not parse")
     except Exception as err:  # noqa: BLE001 - RDKit standardizers raise assorted errors
         return StandardizeResult(None, FAILED, _short(err))
     return StandardizeResult(out, None)
