@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "molprobe.cli.featurize",  # featurize
     "molprobe.cli.train",  # train, evaluate, compare
     "molprobe.cli.dynamics",  # gradients, lstm-credit
+    "molprobe.cli.report",  # report data/models/probes/dynamics/screen/summary
     "molprobe.cli.screen",  # screen
 ]
 

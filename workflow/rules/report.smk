@@ -1,0 +1,264 @@
+# Report: figures and tables of every stage for `snakemake --report results/report.html`.
+#
+# Each stage has one rule `report_<stage>` that reads that stage's tables and calls
+# `molprobe report <stage>`; its outputs are marked report(...) with a caption in
+# workflow/report/. `report_targets()` lists the outputs of the stages that are enabled
+# (config `report: stages:`, default [data]); a stage is enabled once its rules exist.
+# `rule report_figures` builds all of them: `snakemake report_figures`.
+
+import os
+
+REPORT = f"{RESULTS}/report"
+REPORT_STAGES = ("data", "models", "probes", "dynamics", "screen")
+CATEGORY = {
+    "summary": "0. Summary",
+    "data": "1. Data",
+    "models": "2. Models",
+    "probes": "3. Probes",
+    "dynamics": "4. Dynamics and LSTM",
+    "screen": "5. Screening",
+}
+
+
+def report_settings():
+    """The `report:` config section with defaults filled in."""
+    r = dict(config.get("report") or {})
+    r.setdefault("stages", ["data"])
+    r.setdefault("n_examples", 12)
+    r.setdefault("probe_models", [])  # models whose probes are shown (results/{ds}/probes/{model}/)
+    r.setdefault("libraries", [])  # screened libraries (results/{ds}/screen/{library}/)
+    r.setdefault("depth_table", None)  # depth-experiment table, path template with {dataset}
+    r.setdefault("n_hits", 24)
+    unknown = sorted(set(r["stages"]) - set(REPORT_STAGES))
+    if unknown:
+        raise ValueError(f"report: stages: unknown stage(s) {unknown}; known: {list(REPORT_STAGES)}")
+    return r
+
+
+def report_enabled(stage):
+    return stage in report_settings()["stages"]
+
+
+def _labels(**fixed):
+    """labels= for report(): the fixed labels plus every wildcard of the job."""
+    return lambda wc: {**{k: str(v) for k, v in wc.items()}, **fixed}
+
+
+def _item(path, caption, stage, subcategory, **labels):
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=CATEGORY[stage],
+        subcategory=subcategory,
+        labels=_labels(**labels),
+    )
+
+
+def report_split_files(wildcards):
+    methods, seeds, _ = split_settings()
+    return [
+        f"{RESULTS}/{wildcards.dataset}/splits/{m}/seed{s}.json" for m in methods for s in seeds
+    ]
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+rule report_data:
+    input:
+        molecules=f"{RESULTS}/{{dataset}}/data/molecules.parquet",
+        rejected=f"{RESULTS}/{{dataset}}/data/rejected.csv",
+        summary=f"{RESULTS}/{{dataset}}/data/standardize.json",
+        splits=report_split_files,
+    output:
+        overview=_item(f"{REPORT}/{{dataset}}/data/overview.html", "data_overview", "data", "{dataset}", figure="1 overview"),
+        tasks_png=_item(f"{REPORT}/{{dataset}}/data/tasks.png", "data_tasks", "data", "{dataset}", figure="2 labels per task (plot)"),
+        tasks=_item(f"{REPORT}/{{dataset}}/data/tasks.html", "data_tasks", "data", "{dataset}", figure="2 labels per task (table)"),
+        ledger_png=_item(f"{REPORT}/{{dataset}}/data/ledger.png", "data_ledger", "data", "{dataset}", figure="3 standardization ledger (plot)"),
+        ledger=_item(f"{REPORT}/{{dataset}}/data/ledger.html", "data_ledger", "data", "{dataset}", figure="3 standardization ledger (table)"),
+        splits_png=_item(f"{REPORT}/{{dataset}}/data/splits.png", "data_splits", "data", "{dataset}", figure="4 splits and scaffolds (plot)"),
+        splits=_item(f"{REPORT}/{{dataset}}/data/splits.html", "data_splits", "data", "{dataset}", figure="4 splits and scaffolds (table)"),
+        examples=_item(f"{REPORT}/{{dataset}}/data/examples.svg", "data_examples", "data", "{dataset}", figure="5 example molecules"),
+        rejected_svg=_item(f"{REPORT}/{{dataset}}/data/rejected.svg", "data_rejected", "data", "{dataset}", figure="6 rejected inputs (structures)"),
+        rejected=_item(f"{REPORT}/{{dataset}}/data/rejected.html", "data_rejected", "data", "{dataset}", figure="6 rejected inputs (table)"),
+        headline=f"{REPORT}/{{dataset}}/data/headline.json",
+    params:
+        outdir=lambda wc: f"{REPORT}/{wc.dataset}/data",
+        n=lambda wc: report_settings()["n_examples"],
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_data.log",
+    threads: 1
+    shell:
+        "molprobe report data --dataset {wildcards.dataset:q} --molecules {input.molecules:q}"
+        " --rejected {input.rejected:q} --summary {input.summary:q} --splits {input.splits:q}"
+        " --n-examples {params.n} --outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+# -------------------------------------------------------------------------------- models
+# Input: results/{dataset}/comparison.csv (`molprobe compare`); the run folders below
+# results/{dataset}/models/ are complete once it exists.
+
+
+rule report_models:
+    input:
+        comparison=f"{RESULTS}/{{dataset}}/comparison.csv",
+    output:
+        comparison=_item(f"{REPORT}/{{dataset}}/models/comparison.html", "models_comparison", "models", "{dataset}", figure="1 comparison (table)"),
+        comparison_png=_item(f"{REPORT}/{{dataset}}/models/comparison.png", "models_comparison", "models", "{dataset}", figure="1 comparison (plot)"),
+        roc_pr=_item(f"{REPORT}/{{dataset}}/models/roc_pr.png", "models_roc_pr", "models", "{dataset}", figure="2 ROC and PR curves, best model"),
+        training=_item(f"{REPORT}/{{dataset}}/models/training.png", "models_training", "models", "{dataset}", figure="3 training curves"),
+        headline=f"{REPORT}/{{dataset}}/models/headline.json",
+    params:
+        outdir=lambda wc: f"{REPORT}/{wc.dataset}/models",
+        models_dir=lambda wc: f"{RESULTS}/{wc.dataset}/models",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_models.log",
+    threads: 1
+    shell:
+        "molprobe report models --dataset {wildcards.dataset:q} --comparison {input.comparison:q}"
+        " --models-dir {params.models_dir:q} --outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule report_depth:
+    # the depth experiment's table (model, depth, mean[, std]); path from `report: depth_table:`
+    input:
+        lambda wc: report_settings()["depth_table"].format(dataset=wc.dataset),
+    output:
+        _item(f"{REPORT}/{{dataset}}/models/depth.png", "models_depth", "models", "{dataset}", figure="4 depth experiment"),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_depth.log",
+    threads: 1
+    shell:
+        "molprobe report depth --table {input:q} --output {output:q} > {log:q} 2>&1"
+
+
+# -------------------------------------------------------------------------------- probes
+
+
+rule report_probes:
+    input:
+        probes=f"{RESULTS}/{{dataset}}/probes/{{model}}/probes.parquet",
+        neurons=f"{RESULTS}/{{dataset}}/probes/{{model}}/neurons.parquet",
+    output:
+        heatmap=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/heatmap.png", "probes_heatmap", "probes", "{dataset}: {model}", figure="1 layer × concept heatmap"),
+        curves=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/curves.png", "probes_curves", "probes", "{dataset}: {model}", figure="2 per-concept curves"),
+        neurons=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.html", "probes_neurons", "probes", "{dataset}: {model}", figure="3 concept neurons (table)"),
+        neurons_svg=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.svg", "probes_neurons", "probes", "{dataset}: {model}", figure="3 concept neurons (molecules)"),
+        headline=f"{REPORT}/{{dataset}}/probes/{{model}}/headline.json",
+    params:
+        outdir=lambda wc: f"{REPORT}/{wc.dataset}/probes/{wc.model}",
+        examples=lambda wc: (
+            f"--examples {RESULTS}/{wc.dataset}/probes/{wc.model}/examples.parquet"
+            if os.path.exists(f"{RESULTS}/{wc.dataset}/probes/{wc.model}/examples.parquet")
+            else ""
+        ),
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_probes_{{model}}.log",
+    threads: 1
+    shell:
+        "molprobe report probes --model {wildcards.model:q} --probes {input.probes:q}"
+        " --neurons {input.neurons:q} {params.examples} --outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+# ------------------------------------------------------------------------------ dynamics
+
+
+rule report_dynamics:
+    input:
+        gradients=f"{RESULTS}/dynamics/gradients.parquet",
+        credit=f"{RESULTS}/dynamics/lstm_credit.parquet",
+    output:
+        gradients=_item(f"{REPORT}/dynamics/gradients.png", "dynamics_gradients", "dynamics", "gradients", figure="gradient norms through depth"),
+        credit=_item(f"{REPORT}/dynamics/lstm_credit.png", "dynamics_lstm_credit", "dynamics", "LSTM credit assignment", figure="credit slope (plot)"),
+        credit_table=_item(f"{REPORT}/dynamics/lstm_credit.html", "dynamics_lstm_credit", "dynamics", "LSTM credit assignment", figure="credit slope (table)"),
+        headline=f"{REPORT}/dynamics/headline.json",
+    params:
+        outdir=f"{REPORT}/dynamics",
+    log:
+        f"{RESULTS}/logs/report_dynamics.log",
+    threads: 1
+    shell:
+        "molprobe report dynamics --gradients {input.gradients:q} --lstm-credit {input.credit:q}"
+        " --outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+# ------------------------------------------------------------------------------- screen
+
+
+rule report_screen:
+    input:
+        hits=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.parquet",
+        top=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.top.csv",
+    output:
+        hits_svg=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/hits.svg", "screen_hits", "screen", "{dataset}: {library}", figure="1 top hits (structures)"),
+        hits=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/hits.html", "screen_hits", "screen", "{dataset}: {library}", figure="1 top hits (table)"),
+        scores=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/scores.png", "screen_scores", "screen", "{dataset}: {library}", figure="2 score distribution"),
+        headline=f"{REPORT}/{{dataset}}/screen/{{library}}/headline.json",
+    params:
+        outdir=lambda wc: f"{REPORT}/{wc.dataset}/screen/{wc.library}",
+        n=lambda wc: report_settings()["n_hits"],
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_screen_{{library}}.log",
+    threads: 1
+    shell:
+        "molprobe report screen --library {wildcards.library:q} --hits {input.hits:q}"
+        " --top {input.top:q} --n-top {params.n} --outdir {params.outdir:q} > {log:q} 2>&1"
+
+
+# ------------------------------------------------------------------------------- summary
+
+
+def report_headlines():
+    """headline.json of every enabled stage (they also pull in all the stage's figures)."""
+    r = report_settings()
+    files = []
+    for ds in config["run_datasets"]:
+        if report_enabled("data"):
+            files.append(f"{REPORT}/{ds}/data/headline.json")
+        if report_enabled("models"):
+            files.append(f"{REPORT}/{ds}/models/headline.json")
+        if report_enabled("probes"):
+            files += [f"{REPORT}/{ds}/probes/{m}/headline.json" for m in r["probe_models"]]
+        if report_enabled("screen"):
+            files += [f"{REPORT}/{ds}/screen/{lib}/headline.json" for lib in r["libraries"]]
+    if report_enabled("dynamics"):
+        files.append(f"{REPORT}/dynamics/headline.json")
+    return files
+
+
+def report_extra_figures():
+    """Figures written by rules without a headline (the depth experiment)."""
+    r = report_settings()
+    if report_enabled("models") and r["depth_table"]:
+        return [f"{REPORT}/{ds}/models/depth.png" for ds in config["run_datasets"]]
+    return []
+
+
+rule report_summary:
+    input:
+        headlines=report_headlines(),
+    output:
+        rst=f"{REPORT}/summary.rst",
+        html=report(
+            f"{REPORT}/summary.html",
+            caption="../report/summary.rst",
+            category=CATEGORY["summary"],
+            labels={"figure": "headline numbers"},
+        ),
+    log:
+        f"{RESULTS}/logs/report_summary.log",
+    threads: 1
+    shell:
+        "molprobe report summary --headlines {input.headlines:q} --rst {output.rst:q}"
+        " --html {output.html:q} > {log:q} 2>&1"
+
+
+def report_targets():
+    """Every report figure and table of the enabled stages (for `rule all`)."""
+    return report_headlines() + report_extra_figures() + [f"{REPORT}/summary.html"]
+
+
+rule report_figures:
+    input:
+        report_targets(),
+    default_target: False
