@@ -1,5 +1,6 @@
 # molprobe: train deep nets on molecules, look inside them, screen libraries with them.
 # Run with:  snakemake --cores 2 --workflow-profile workflow/profiles/default   (or `make run`)
+# Report:    snakemake --cores 2 --workflow-profile workflow/profiles/default --report results/report.html
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -11,12 +12,24 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/featurize.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/dynamics.smk"
+include: "workflow/rules/probe.smk"
+include: "workflow/rules/screen.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         all_targets(),
+        dynamics_targets(),
+        probe_targets(),
+        screen_targets(),
+        report_targets(),
     default_target: True

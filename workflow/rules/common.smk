@@ -1,4 +1,5 @@
 # Helpers shared by the rules: config look-ups and target lists. No rule lives here.
+import os
 import shlex
 
 
@@ -189,9 +190,23 @@ def train_targets():
             targets += model_metrics(ds)
             targets += [f"{RESULTS}/{ds}/comparison.csv", f"{RESULTS}/{ds}/comparison.png"]
         if enabled:
-            targets += [f"{RESULTS}/{ds}/depth/depth.csv", f"{RESULTS}/{ds}/depth/depth.png"]
+            targets.append(f"{RESULTS}/{ds}/depth/depth.csv")
     return targets
 
 
 def all_targets():
     return data_targets() + train_targets()
+
+
+def derived_report_stages():
+    """Report stages that follow from what the config runs (override with `report: stages`)."""
+    stages = ["data"]
+    if train_models():
+        stages.append("models")
+    if (config.get("probe") or {}).get("models"):
+        stages.append("probes")
+    if (config.get("dynamics") or {}).get("enabled", True):
+        stages.append("dynamics")
+    if (config.get("screen") or {}).get("libraries"):
+        stages.append("screen")
+    return stages

@@ -23,11 +23,13 @@ CATEGORY = {
 def report_settings():
     """The `report:` config section with defaults filled in."""
     r = dict(config.get("report") or {})
-    r.setdefault("stages", ["data"])
+    r.setdefault("stages", derived_report_stages())
     r.setdefault("n_examples", 12)
-    r.setdefault("probe_models", [])  # models whose probes are shown (results/{ds}/probes/{model}/)
-    r.setdefault("libraries", [])  # screened libraries (results/{ds}/screen/{library}/)
-    r.setdefault("depth_table", None)  # depth-experiment table, path template with {dataset}
+    r.setdefault("probe_models", probe_settings()["models"])  # results/{ds}/probes/{model}/
+    r.setdefault("libraries", screen_libraries())  # results/{ds}/screen/{library}/
+    r.setdefault(  # depth-experiment table, path template with {dataset}
+        "depth_table", f"{RESULTS}/{{dataset}}/depth/depth.csv" if depth_settings()[0] else None
+    )
     r.setdefault("n_hits", 24)
     unknown = sorted(set(r["stages"]) - set(REPORT_STAGES))
     if unknown:
@@ -166,11 +168,13 @@ rule report_probes:
 rule report_dynamics:
     input:
         gradients=f"{RESULTS}/dynamics/gradients.parquet",
-        credit=f"{RESULTS}/dynamics/lstm_credit.parquet",
+        credit=f"{RESULTS}/dynamics/lstm_credit_summary.csv",
+        through_time=f"{RESULTS}/dynamics/through_time.parquet",
     output:
         gradients=_item(f"{REPORT}/dynamics/gradients.png", "dynamics_gradients", "dynamics", "gradients", figure="gradient norms through depth"),
         credit=_item(f"{REPORT}/dynamics/lstm_credit.png", "dynamics_lstm_credit", "dynamics", "LSTM credit assignment", figure="credit slope (plot)"),
         credit_table=_item(f"{REPORT}/dynamics/lstm_credit.html", "dynamics_lstm_credit", "dynamics", "LSTM credit assignment", figure="credit slope (table)"),
+        through_time=_item(f"{REPORT}/dynamics/through_time.png", "dynamics_through_time", "dynamics", "gradients through time", figure="gradient norm against distance from the end of the SMILES"),
         headline=f"{REPORT}/dynamics/headline.json",
     params:
         outdir=f"{REPORT}/dynamics",
@@ -179,6 +183,7 @@ rule report_dynamics:
     threads: 1
     shell:
         "molprobe report dynamics --gradients {input.gradients:q} --lstm-credit {input.credit:q}"
+        " --through-time {input.through_time:q}"
         " --outdir {params.outdir:q} > {log:q} 2>&1"
 
 

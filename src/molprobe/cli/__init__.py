@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "molprobe.cli.train",  # train, evaluate, compare
     "molprobe.cli.dynamics",  # gradients, lstm-credit
     "molprobe.cli.report",  # report data/models/probes/dynamics/screen/summary
+    "molprobe.cli.experiments",  # depth-table
+    "molprobe.cli.probe",  # concepts, probe
     "molprobe.cli.screen",  # screen
 ]
 

@@ -1,0 +1,158 @@
+"""CLI: `molprobe screen` — rank a compound library of any size with trained models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from molprobe.chem.io import count_rows, detect_format, list_columns
+from molprobe.errors import MolprobeError
+from molprobe.screening.domain import DEFAULT_THRESHOLD
+from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
+from molprobe.screening.screen import (
+    ScreenSettings,
+    model_fingerprint,
+    rejected_path,
+    screen_library,
+    top_paths,
+)
+
+ID_COLUMN_CANDIDATES = ("mol_id", "id", "name", "compound_id", "cid")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "screen",
+        help="score a compound library with an ensemble of trained models",
+        description=(
+            "Stream LIBRARY (CSV/TSV/SMILES/SDF, optionally .gz) in chunks, standardize each "
+            "molecule with the models' recipe, score it with every model found under --models "
+            "(mean and spread), flag the applicability domain and structural alerts. Finished "
+            "chunks are kept under OUTPUT.parts/ so an interrupted run resumes."
+        ),
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="model directories, or folders above them (searched recursively)",
+    )
+    p.add_argument("--input", required=True, metavar="LIBRARY", help="library file")
+    p.add_argument("--output", required=True, help="hits table (.parquet), input order")
+    p.add_argument(
+        "--top",
+        type=int,
+        default=100,
+        help="ranked top-N hits written to OUTPUT.top.csv / .top.sdf (default 100)",
+    )
+    p.add_argument(
+        "--rank-by", default=None, metavar="TASK", help="task to rank by (default: mean over tasks)"
+    )
+    p.add_argument("--chunk-size", type=int, default=10_000, help="input rows per chunk")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (one per core)")
+    p.add_argument("--smiles-column", default=None, help="SMILES column (CSV/TSV)")
+    p.add_argument(
+        "--id-column",
+        default=None,
+        help=f"identifier column (default: first of {', '.join(ID_COLUMN_CANDIDATES)})",
+    )
+    p.add_argument(
+        "--ad-threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="max Tanimoto (ECFP4) to the training set for in_domain (default 0.35)",
+    )
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    p.add_argument("--row-offset", type=int, default=0,
+                   help="number of the first row (when LIBRARY is one chunk of a larger file)")
+    p.set_defaults(func=cmd_screen)
+
+    c = sub.add_parser("split-library", help="cut a library into chunk files (cluster jobs)")
+    c.add_argument("library", type=Path)
+    c.add_argument("--chunk-size", type=int, default=50_000, help="records per chunk")
+    c.add_argument("--outdir", type=Path, required=True)
+    c.add_argument("--manifest", type=Path, default=None, help="chunks.json to write")
+    c.set_defaults(func=cmd_split_library)
+
+    g = sub.add_parser("gather-hits", help="gather screened chunks into one ranked result")
+    g.add_argument("hits", nargs="+", type=Path, help="per-chunk hits .parquet, in row order")
+    g.add_argument("--output", type=Path, required=True)
+    g.add_argument("--top", type=int, default=100)
+    g.set_defaults(func=cmd_gather)
+
+
+def _id_column(path: Path, given: str | None) -> str | None:
+    if given is not None or detect_format(path) not in ("csv", "tsv"):
+        return given
+    header = {c.lower(): c for c in list_columns(path)}
+    return next((header[c] for c in ID_COLUMN_CANDIDATES if c in header), None)
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    if args.chunk_size < 1 or args.workers < 1:
+        raise MolprobeError("--chunk-size and --workers must be >= 1")
+    library, output = Path(args.input), Path(args.output)
+    dirs = find_model_dirs(args.models)
+    settings = ScreenSettings(
+        chunk_size=args.chunk_size,
+        workers=args.workers,
+        top=args.top,
+        rank_by=args.rank_by,
+        smiles_column=args.smiles_column,
+        id_column=_id_column(library, args.id_column),
+        progress=False if args.no_progress else None,
+        row_offset=args.row_offset,
+    )
+    loader = EnsembleLoader(tuple(str(d) for d in dirs), args.device, args.ad_threshold)
+    show = not args.no_progress and sys.stderr.isatty()
+    total = count_rows(library) if show else None  # for the ETA; a cheap extra read
+    summary = screen_library(
+        library, output, loader, model_fingerprint(dirs), settings, total_rows=total
+    )
+    top_csv, top_sdf = top_paths(output)
+    print(f"{len(dirs)} models; {summary.line()}")
+    if summary.reasons:
+        print("rejected: " + ", ".join(f"{r}={n}" for r, n in summary.reasons.items()))
+    print(f"wrote {output}, {rejected_path(output)}, {top_csv}, {top_sdf}")
+    return 0
+
+
+def cmd_split_library(args: argparse.Namespace) -> int:
+    from molprobe.fileio import write_json
+    from molprobe.screening.chunking import split_library
+
+    if args.chunk_size < 1:
+        raise MolprobeError("--chunk-size must be >= 1")
+    chunks = split_library(args.library, args.outdir, args.chunk_size)
+    if args.manifest is not None:
+        write_json(
+            args.manifest,
+            {
+                "library": str(args.library),
+                "chunk_size": args.chunk_size,
+                "chunks": [c.name for c in chunks],
+            },
+        )
+    print(f"{args.library}: {len(chunks)} chunk(s) of up to {args.chunk_size} rows -> {args.outdir}")
+    return 0
+
+
+def cmd_gather(args: argparse.Namespace) -> int:
+    from molprobe.screening.screen import ScreenSummary, gather_files
+
+    pairs = []
+    for hits in args.hits:
+        rej = rejected_path(hits)
+        if not hits.is_file() or not rej.is_file():
+            raise MolprobeError(f"{hits}: missing scored chunk or its ledger {rej.name}")
+        pairs.append((hits, rej))
+    summary = ScreenSummary()
+    gather_files(pairs, args.output, summary, top=args.top)
+    print(
+        f"gathered {len(pairs)} chunk(s): n_in={summary.n_in} scored={summary.n_scored} "
+        f"rejected={summary.n_rejected} in_domain={summary.n_in_domain}"
+    )
+    return 0

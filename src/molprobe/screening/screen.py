@@ -1,0 +1,426 @@
+"""Screen a compound library of any size with an ensemble of trained models.
+
+The library is streamed in chunks of ``chunk_size`` input rows; each chunk is standardized with
+the models' recipe, scored by every ensemble member, and written as one Parquet part (plus its
+rejected rows) under ``<output>.parts/``. A finished part is never recomputed, so a killed run
+resumes with only the missing chunks. Gathering streams the parts into the output in input
+order (constant memory) and keeps the ``top`` rows in a bounded buffer.
+
+Output columns: ``row`` (0-based input row), ``id`` (when the input has one), ``smiles`` (as
+given), ``std_smiles``, one column per task (ensemble mean probability or value), ``<task>_std``
+(ensemble spread, population std), ``score`` (the ranking score), ``ad_similarity`` (max
+Tanimoto, ECFP4, to the training molecules), ``in_domain``, ``alerts`` ("; "-joined names of
+structural alerts matched).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from rdkit import Chem
+
+from molprobe.chem.io import atomic_path, read_molecules
+from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
+from molprobe.errors import MolprobeError
+from molprobe.screening.domain import DomainModel
+
+log = logging.getLogger(__name__)
+
+
+class Ensemble(Protocol):
+    """What screening needs from a set of trained models (see screening/ensemble.py)."""
+
+    tasks: list[str]
+    task_type: str
+    recipe: StandardizeRecipe
+    domain: DomainModel
+
+    def predict(self, smiles: Sequence[str]) -> np.ndarray:
+        """Per-member predictions, float32 (n_members, n_molecules, n_tasks)."""
+
+
+@dataclass(frozen=True)
+class ScreenSettings:
+    """How to cut and score the library (sizes in input rows)."""
+
+    chunk_size: int = 10_000
+    workers: int = 1
+    top: int = 100
+    rank_by: str | None = None  # task name; None = mean over tasks
+    smiles_column: str | None = None
+    id_column: str | None = None
+    progress: bool | None = None  # None: only when stderr is a terminal
+    row_offset: int = 0  # added to `row` (the input is one chunk of a larger library)
+
+
+@dataclass
+class ScreenSummary:
+    n_in: int = 0
+    n_scored: int = 0
+    n_rejected: int = 0
+    n_chunks: int = 0
+    n_chunks_reused: int = 0
+    n_in_domain: int = 0
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        rate = self.n_in / self.seconds if self.seconds > 0 else float("nan")
+        return (
+            f"n_in={self.n_in} scored={self.n_scored} rejected={self.n_rejected} "
+            f"chunks={self.n_chunks} (reused {self.n_chunks_reused}) "
+            f"in_domain={self.n_in_domain} ({rate:,.0f} molecules/s)"
+        )
+
+
+# --------------------------------------------------------------------------- one chunk
+
+
+def _alerts_for(mols: Sequence[Chem.Mol | None]) -> list[str]:
+    try:
+        from molprobe.chem.alerts import match_alerts
+    except ImportError:  # alerts library not available: empty column, never wrong names
+        return [""] * len(mols)
+    return ["; ".join(match_alerts(m)) if m is not None else "" for m in mols]
+
+
+def score_chunk(
+    chunk: pd.DataFrame, ensemble: Ensemble, rank_by: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Standardize and score one chunk from `read_molecules`; returns (scored, rejected)."""
+    kept, rejected = standardize_frame(chunk, ensemble.recipe)
+    std = kept["smiles"].tolist()
+    mols = [Chem.MolFromSmiles(s) for s in std]
+    n_tasks = len(ensemble.tasks)
+    if std:
+        preds = np.asarray(ensemble.predict(std), dtype=np.float32)  # (M, n, T)
+        mean, spread = preds.mean(axis=0), preds.std(axis=0)
+    else:
+        mean = spread = np.zeros((0, n_tasks), dtype=np.float32)
+    out = pd.DataFrame({"row": kept["row"].astype("int64")})
+    if "id" in kept:
+        out["id"] = kept["id"].astype("string")
+    out["smiles"] = kept["input_smiles"].astype("string")
+    out["std_smiles"] = kept["smiles"].astype("string")
+    for j, task in enumerate(ensemble.tasks):
+        out[task] = mean[:, j]
+    for j, task in enumerate(ensemble.tasks):
+        out[f"{task}_std"] = spread[:, j]
+    out["score"] = ranking_score(mean, ensemble.tasks, rank_by)
+    similarity = ensemble.domain.similarity(mols)
+    out["ad_similarity"] = similarity
+    out["in_domain"] = ensemble.domain.in_domain(similarity)
+    out["alerts"] = pd.Series(_alerts_for(mols), dtype="string")
+    rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
+    return out.reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def ranking_score(mean: np.ndarray, tasks: Sequence[str], rank_by: str | None) -> np.ndarray:
+    """The score hits are ranked by: one task's prediction, or the mean over tasks."""
+    if rank_by is None:
+        return mean.mean(axis=1) if mean.shape[1] else np.zeros(len(mean), np.float32)
+    if rank_by not in tasks:
+        raise MolprobeError(
+            f"--rank-by {rank_by!r} is not a task of the models: {', '.join(tasks)}"
+        )
+    return mean[:, list(tasks).index(rank_by)]
+
+
+# --------------------------------------------------------------------------- parts on disk
+
+
+def parts_dir(output: Path) -> Path:
+    return output.with_name(output.name + ".parts")
+
+
+def _part_paths(parts: Path, index: int) -> tuple[Path, Path]:
+    return parts / f"part-{index:06d}.parquet", parts / f"rejected-{index:06d}.csv"
+
+
+def _write_part(parts: Path, index: int, scored: pd.DataFrame, rejected: pd.DataFrame) -> None:
+    part, rej = _part_paths(parts, index)
+    with atomic_path(rej) as tmp:
+        rejected.to_csv(tmp, index=False)
+    with atomic_path(part) as tmp:  # the parquet part last: its presence marks the chunk done
+        scored.to_parquet(tmp, index=False)
+
+
+def _manifest(input_path: Path, model_ids: Sequence[str], settings: ScreenSettings) -> dict:
+    st = input_path.stat()
+    return {
+        "input": str(input_path.resolve()),
+        "input_size": st.st_size,
+        "input_mtime_ns": st.st_mtime_ns,
+        "models": sorted(model_ids),
+        "chunk_size": settings.chunk_size,
+        "rank_by": settings.rank_by,
+        "smiles_column": settings.smiles_column,
+        "id_column": settings.id_column,
+        "row_offset": settings.row_offset,
+    }
+
+
+def _prepare_parts(parts: Path, manifest: dict) -> None:
+    """Create the parts folder; keep finished parts only when they came from the same run."""
+    path = parts / "manifest.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old == manifest:
+            return
+        log.warning("%s: inputs, models or settings changed; discarding old parts", parts)
+        for p in parts.iterdir():
+            p.unlink()
+    parts.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2))
+
+
+# --------------------------------------------------------------------------- workers
+
+_WORKER: dict = {}
+
+
+def _worker_init(load: Callable[[], Ensemble], torch_threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    _WORKER["ensemble"] = load()
+
+
+def _worker_score(chunk: pd.DataFrame, rank_by: str | None, parts: str, index: int) -> tuple:
+    scored, rejected = score_chunk(chunk, _WORKER["ensemble"], rank_by)
+    _write_part(Path(parts), index, scored, rejected)
+    return index, len(chunk), len(scored), int(scored["in_domain"].sum())
+
+
+class _Progress:
+    def __init__(self, total: int | None, enabled: bool):
+        self.total, self.enabled, self.start, self.done = total, enabled, time.monotonic(), 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = ""
+        if self.total:
+            eta = f", ETA {max(self.total - self.done, 0) / max(rate, 1e-9):,.0f} s"
+        of = f"/{self.total:,}" if self.total else ""
+        sys.stderr.write(f"\rscreened {self.done:,}{of} molecules ({rate:,.0f} mol/s{eta})   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _chunks(input_path: Path, settings: ScreenSettings) -> Iterator[tuple[int, pd.DataFrame]]:
+    reader = read_molecules(
+        input_path,
+        smiles_column=settings.smiles_column,
+        id_column=settings.id_column,
+        chunk_size=settings.chunk_size,
+    )
+    for index, chunk in enumerate(reader):
+        if settings.row_offset:
+            chunk["row"] += settings.row_offset
+        yield index, chunk
+
+
+def screen_library(
+    input_path: str | os.PathLike,
+    output: str | os.PathLike,
+    load_ensemble: Callable[[], Ensemble],
+    model_ids: Sequence[str],
+    settings: ScreenSettings = ScreenSettings(),
+    total_rows: int | None = None,
+) -> ScreenSummary:
+    """Score every chunk of ``input_path`` that has no finished part yet, then gather.
+
+    ``load_ensemble`` is a picklable zero-argument callable (each worker process loads the
+    models once); ``model_ids`` identify the models for the resume check.
+    """
+    input_path, output = Path(input_path), Path(output)
+    t0 = time.monotonic()
+    parts = parts_dir(output)
+    _prepare_parts(parts, _manifest(input_path, model_ids, settings))
+    summary = ScreenSummary()
+    show = settings.progress if settings.progress is not None else sys.stderr.isatty()
+    progress = _Progress(total_rows, show)
+
+    def account(index: int, n_rows: int, reused: bool) -> None:
+        summary.n_chunks += 1
+        summary.n_chunks_reused += int(reused)
+        progress.update(n_rows)
+
+    if settings.workers <= 1:
+        ensemble = load_ensemble()
+        ensemble_tasks_check(ensemble, settings)
+        for index, chunk in _chunks(input_path, settings):
+            part, _ = _part_paths(parts, index)
+            reused = part.exists()
+            if not reused:
+                _write_part(parts, index, *score_chunk(chunk, ensemble, settings.rank_by))
+            account(index, len(chunk), reused)
+    else:
+        ctx = _mp_context()
+        with ProcessPoolExecutor(
+            settings.workers, mp_context=ctx, initializer=_worker_init, initargs=(load_ensemble, 1)
+        ) as pool:
+            pending: set[Future] = set()
+            for index, chunk in _chunks(input_path, settings):
+                part, _ = _part_paths(parts, index)
+                if part.exists():
+                    account(index, len(chunk), True)
+                    continue
+                if len(pending) >= 2 * settings.workers:  # bounded: constant memory
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        _, n, _, _ = fut.result()
+                        account(-1, n, False)
+                pending.add(pool.submit(_worker_score, chunk, settings.rank_by, str(parts), index))
+            for fut in pending:
+                _, n, _, _ = fut.result()
+                account(-1, n, False)
+    progress.close()
+    gather(parts, output, summary, top=settings.top)
+    summary.seconds = time.monotonic() - t0
+    return summary
+
+
+def ensemble_tasks_check(ensemble: Ensemble, settings: ScreenSettings) -> None:
+    if settings.rank_by is not None and settings.rank_by not in ensemble.tasks:
+        raise MolprobeError(
+            f"--rank-by {settings.rank_by!r} is not a task of the models: {', '.join(ensemble.tasks)}"
+        )
+
+
+def _mp_context():
+    import multiprocessing as mp
+
+    return mp.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+
+
+# --------------------------------------------------------------------------- gather
+
+
+def _sorted_parts(parts: Path) -> list[int]:
+    return sorted(int(p.stem.split("-")[1]) for p in parts.glob("part-*.parquet"))
+
+
+def top_paths(output: Path) -> tuple[Path, Path]:
+    stem = output.name[: -len(output.suffix)] if output.suffix else output.name
+    return output.with_name(f"{stem}.top.csv"), output.with_name(f"{stem}.top.sdf")
+
+
+def rejected_path(output: Path) -> Path:
+    stem = output.name[: -len(output.suffix)] if output.suffix else output.name
+    return output.with_name(f"{stem}.rejected.csv")
+
+
+def gather(parts: Path, output: Path, summary: ScreenSummary, top: int = 100) -> None:
+    """Stream all parts of one run into ``output`` (input order), the ledger, the top hits."""
+    pairs = [_part_paths(parts, i) for i in _sorted_parts(parts)]
+    gather_files(pairs, output, summary, top)
+
+
+def gather_files(
+    pairs: Sequence[tuple[Path, Path]], output: Path, summary: ScreenSummary, top: int = 100
+) -> None:
+    """Concatenate (scored parquet, rejected csv) pairs, in the given order, into ``output``
+    and its ledger, streaming (constant memory), and keep the ``top`` rows by score."""
+    best: pd.DataFrame | None = None
+    reasons: dict[str, int] = {}
+    summary.n_scored = summary.n_rejected = summary.n_in_domain = 0
+    with atomic_path(output) as tmp_out, atomic_path(rejected_path(output)) as tmp_rej:
+        writer: pq.ParquetWriter | None = None
+        header = True
+        try:
+            for part, rej in pairs:
+                table = pq.read_table(part)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp_out, table.schema)
+                writer.write_table(table.cast(writer.schema))
+                frame = table.to_pandas()
+                summary.n_scored += len(frame)
+                summary.n_in_domain += int(frame["in_domain"].sum()) if len(frame) else 0
+                if top > 0 and len(frame):
+                    head = frame.nlargest(top, "score")
+                    best = head if best is None else pd.concat([best, head]).nlargest(top, "score")
+                rejected = pd.read_csv(rej, dtype={"input": str, "reason": str}, keep_default_na=False)
+                summary.n_rejected += len(rejected)
+                for r, c in rejected["reason"].value_counts().items():
+                    reasons[r] = reasons.get(r, 0) + int(c)
+                rejected.to_csv(tmp_rej, mode="a", header=header, index=False)
+                header = False
+            if writer is None:  # no rows at all: still write a valid (empty) file
+                pd.DataFrame({"row": pd.Series([], dtype="int64")}).to_parquet(tmp_out)
+                pd.DataFrame(columns=["row", "input", "reason"]).to_csv(tmp_rej, index=False)
+        finally:
+            if writer is not None:
+                writer.close()
+    summary.reasons = reasons
+    summary.n_in = summary.n_scored + summary.n_rejected
+    top_csv, top_sdf = top_paths(output)
+    ranked = (best if best is not None else pd.DataFrame()).reset_index(drop=True)
+    if len(ranked):
+        ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    with atomic_path(top_csv) as tmp:
+        ranked.to_csv(tmp, index=False)
+    write_sdf(ranked, top_sdf)
+
+
+def write_sdf(hits: pd.DataFrame, path: Path) -> None:
+    """Top hits as an SDF (2D coordinates), every column as an SD property."""
+    from rdkit.Chem import AllChem
+
+    with atomic_path(path) as tmp:
+        writer = Chem.SDWriter(str(tmp))
+        try:
+            for rec in hits.to_dict("records"):
+                mol = Chem.MolFromSmiles(str(rec.get("std_smiles", "")))
+                if mol is None:
+                    continue
+                AllChem.Compute2DCoords(mol)
+                mol.SetProp("_Name", str(rec.get("id") or f"row {rec['row']}"))
+                for key, value in rec.items():
+                    mol.SetProp(str(key), "" if value is None else str(value))
+                writer.write(mol)
+        finally:
+            writer.close()
+
+
+def model_fingerprint(paths: Iterable[Path]) -> list[str]:
+    """Stable ids of model files (path + content hash) for the resume check."""
+    ids = []
+    for p in paths:
+        digest = hashlib.sha256()
+        for f in sorted(Path(p).glob("*")):
+            if f.is_file() and f.name in {"model.pt", "model.skops", "meta.json"}:
+                digest.update(f.read_bytes())
+        ids.append(f"{Path(p).resolve()}:{digest.hexdigest()[:16]}")
+    return ids
+
+
+__all__ = [
+    "Ensemble",
+    "ScreenSettings",
+    "ScreenSummary",
+    "gather",
+    "score_chunk",
+    "screen_library",
+]

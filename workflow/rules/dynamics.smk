@@ -1,0 +1,102 @@
+# Shared modules: vanishing gradients through depth, gradients through time and LSTM credit
+# assignment, measured on the first configured dataset.
+
+
+def dynamics_dataset():
+    return (config.get("dynamics") or {}).get("dataset") or config["run_datasets"][0]
+
+
+def dynamics_enabled():
+    return bool((config.get("dynamics") or {}).get("enabled", True))
+
+
+def _cli_flags(section, mapping):
+    """--flag value(s) for the keys of config `dynamics: <section>:` that are set."""
+    cfg = (config.get("dynamics") or {}).get(section) or {}
+    flags = []
+    for key, flag in mapping.items():
+        if key in cfg and cfg[key] is not None:
+            value = cfg[key]
+            flags += [flag] + ([str(v) for v in value] if isinstance(value, list) else [str(value)])
+    return shlex.join(flags)
+
+
+rule dynamics_gradients:
+    input:
+        molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
+        features=lambda wc: f"results/{dynamics_dataset()}/features/ecfp.npz",
+    output:
+        gradients="results/dynamics/gradients.parquet",
+        jacobian="results/dynamics/jacobian.parquet",
+        profile="results/dynamics/plots/gradient_profile.png",
+        ratio="results/dynamics/plots/gradient_ratio.png",
+        jacobian_plot="results/dynamics/plots/jacobian.png",
+    params:
+        plots=subpath(output.profile, parent=True),
+        flags=lambda wc: _cli_flags(
+            "gradients",
+            {
+                "depths": "--depths",
+                "archs": "--archs",
+                "seeds": "--seeds",
+                "steps": "--steps",
+                "width": "--width",
+                "n_molecules": "--n-molecules",
+                "jacobian_molecules": "--jacobian-molecules",
+                "plot_depth": "--plot-depth",
+            },
+        ),
+    log:
+        "results/logs/dynamics/gradients.log",
+    threads: 2
+    shell:
+        "molprobe gradients --molecules {input.molecules:q} --features {input.features:q}"
+        " {params.flags} --device {config[device]} --threads {threads}"
+        " --output {output.gradients:q} --jacobian {output.jacobian:q}"
+        " --plots-dir {params.plots:q} > {log:q} 2>&1"
+
+
+rule lstm_credit:
+    input:
+        molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
+    output:
+        credit="results/dynamics/lstm_credit.parquet",
+        through_time="results/dynamics/through_time.parquet",
+        summary="results/dynamics/lstm_credit_summary.csv",
+        position="results/dynamics/plots/credit_position.png",
+        spread="results/dynamics/plots/prediction_spread.png",
+        through_time_plot="results/dynamics/plots/through_time.png",
+    params:
+        plots=subpath(output.position, parent=True),
+        flags=lambda wc: _cli_flags(
+            "lstm_credit",
+            {
+                "task": "--task",
+                "groups": "--groups",
+                "seeds": "--seeds",
+                "steps": "--steps",
+                "hidden": "--hidden",
+                "n_train": "--n-train",
+                "molecules_per_group": "--molecules-per-group",
+                "randomizations": "--randomizations",
+                "augment_variants": "--augment-variants",
+            },
+        ),
+    log:
+        "results/logs/dynamics/lstm_credit.log",
+    threads: 2
+    shell:
+        "molprobe lstm-credit --molecules {input.molecules:q} {params.flags}"
+        " --device {config[device]} --threads {threads}"
+        " --output {output.credit:q} --through-time {output.through_time:q}"
+        " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
+
+
+def dynamics_targets():
+    if not dynamics_enabled():
+        return []
+    return [
+        "results/dynamics/gradients.parquet",
+        "results/dynamics/lstm_credit.parquet",
+        "results/dynamics/lstm_credit_summary.csv",
+    ]

@@ -1,0 +1,110 @@
+# Screening: cut each library into chunks (a checkpoint), score every chunk with the
+# ensemble as its own job (one cluster job per chunk; an interrupted run redoes only the
+# missing chunks), gather the parts into a ranked table, a top-N CSV and an SDF.
+
+
+def screen_settings():
+    s = dict(config.get("screen") or {})
+    s.setdefault("libraries", [])
+    s.setdefault("models", ["snn", "gine", "rf"])
+    s.setdefault("split", "random")
+    s.setdefault("chunk_size", 20000)
+    s.setdefault("top", 100)
+    s.setdefault("ad_threshold", 0.35)
+    return s
+
+
+def screen_libraries():
+    return list(screen_settings()["libraries"])
+
+
+def library_source(wildcards):
+    """A registry dataset is fetched like any dataset; anything else is a path."""
+    lib = wildcards.library
+    if lib in (config.get("datasets") or {}):
+        return f"data/raw/{lib}.csv.gz"
+    raise ValueError(f"screen library {lib!r} is not in the `datasets:` registry")
+
+
+def screen_model_metas(wildcards):
+    s = screen_settings()
+    _, seeds, _ = split_settings()
+    return [
+        f"results/{wildcards.dataset}/models/{m}/{s['split']}/seed{seed}/meta.json"
+        for m in s["models"]
+        for seed in seeds
+    ]
+
+
+checkpoint library_chunks:
+    input:
+        library_source,
+    output:
+        chunks=directory("results/libraries/{library}/chunks"),
+        manifest="results/libraries/{library}/chunks.json",
+    params:
+        size=lambda wc: screen_settings()["chunk_size"],
+    log:
+        "results/logs/libraries/{library}_chunks.log",
+    threads: 1
+    shell:
+        "molprobe split-library {input:q} --chunk-size {params.size} --outdir {output.chunks:q}"
+        " --manifest {output.manifest:q} > {log:q} 2>&1"
+
+
+rule screen_chunk:
+    input:
+        chunk="results/libraries/{library}/chunks/chunk-{chunk}.csv.gz",
+        models=screen_model_metas,
+    output:
+        hits="results/{dataset}/screen/{library}/chunks/hits-{chunk}.parquet",
+        rejected="results/{dataset}/screen/{library}/chunks/hits-{chunk}.rejected.csv",
+    wildcard_constraints:
+        chunk=r"\d+",
+    params:
+        dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.models),
+        offset=lambda wc: int(wc.chunk) * screen_settings()["chunk_size"],
+        ad=lambda wc: screen_settings()["ad_threshold"],
+        smiles=lambda wc: dataset_entry(wc.library).get("smiles_column", "smiles"),
+    log:
+        "results/logs/{dataset}/screen/{library}_chunk{chunk}.log",
+    threads: 1
+    shell:
+        "molprobe screen --models {params.dirs} --input {input.chunk:q}"
+        " --output {output.hits:q} --row-offset {params.offset} --top 0 --no-progress"
+        " --smiles-column {params.smiles:q} --ad-threshold {params.ad} > {log:q} 2>&1"
+
+
+def screened_chunks(wildcards):
+    outdir = checkpoints.library_chunks.get(library=wildcards.library).output.chunks
+    ids = glob_wildcards(os.path.join(outdir, "chunk-{chunk}.csv.gz")).chunk
+    return [
+        f"results/{wildcards.dataset}/screen/{wildcards.library}/chunks/hits-{i}.parquet"
+        for i in sorted(ids)
+    ]
+
+
+rule screen_gather:
+    input:
+        screened_chunks,
+    output:
+        hits="results/{dataset}/screen/{library}/hits.parquet",
+        rejected="results/{dataset}/screen/{library}/hits.rejected.csv",
+        top="results/{dataset}/screen/{library}/hits.top.csv",
+        sdf="results/{dataset}/screen/{library}/hits.top.sdf",
+    params:
+        top=lambda wc: screen_settings()["top"],
+    log:
+        "results/logs/{dataset}/screen/{library}_gather.log",
+    threads: 1
+    shell:
+        "molprobe gather-hits {input:q} --output {output.hits:q} --top {params.top}"
+        " > {log:q} 2>&1"
+
+
+def screen_targets():
+    return [
+        f"results/{ds}/screen/{lib}/hits.parquet"
+        for ds in config["run_datasets"]
+        for lib in screen_libraries()
+    ]

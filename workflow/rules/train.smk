@@ -1,0 +1,97 @@
+# Train every configured model family on every split and seed; compare; depth experiment.
+
+
+def train_inputs(wildcards):
+    model = model_entry(wildcards.model)
+    return {
+        "molecules": f"results/{wildcards.dataset}/data/molecules.parquet",
+        "split": f"results/{wildcards.dataset}/splits/{wildcards.split}/seed{wildcards.seed}.json",
+        "features": [
+            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}" for f in model["features"]
+        ],
+        "summary": f"results/{wildcards.dataset}/data/standardize.json",
+    }
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        meta="results/{dataset}/models/{model}/{split}/seed{seed}/meta.json",
+        metrics="results/{dataset}/models/{model}/{split}/seed{seed}/metrics.json",
+        predictions="results/{dataset}/models/{model}/{split}/seed{seed}/predictions.parquet",
+        history="results/{dataset}/models/{model}/{split}/seed{seed}/history.csv",
+    params:
+        outdir=subpath(output.meta, parent=True),
+        flags=train_flags,
+    log:
+        "results/logs/{dataset}/train/{model}_{split}_seed{seed}.log",
+    threads: workflow.cores if workflow.cores < 4 else 4
+    resources:
+        gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
+    shell:
+        "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
+        " --split {input.split:q} {params.flags}"
+        " --standardize-summary {input.summary:q}"
+        " --seed {wildcards.seed} --threads {threads} --device {config[device]}"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule train_depth:
+    input:
+        molecules="results/{dataset}/data/molecules.parquet",
+        split="results/{dataset}/splits/{split}/seed{seed}.json",
+        features=lambda wc: [
+            f"results/{wc.dataset}/features/{FEATURE_FILES[f]}"
+            for f in model_entry(wc.model)["features"]
+        ],
+        summary="results/{dataset}/data/standardize.json",
+    output:
+        meta="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/meta.json",
+        metrics="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/metrics.json",
+    wildcard_constraints:
+        model=r"snn|fnn_bn",
+        depth=r"\d+",
+    params:
+        outdir=subpath(output.meta, parent=True),
+        flags=depth_flags,
+    log:
+        "results/logs/{dataset}/depth/{model}_d{depth}_{split}_seed{seed}.log",
+    threads: workflow.cores if workflow.cores < 4 else 4
+    shell:
+        "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
+        " --split {input.split:q} {params.flags}"
+        " --standardize-summary {input.summary:q}"
+        " --seed {wildcards.seed} --threads {threads} --device {config[device]}"
+        " --name {wildcards.model}_d{wildcards.depth}"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule compare:
+    input:
+        lambda wc: model_metrics(wc.dataset),
+    output:
+        table="results/{dataset}/comparison.csv",
+        plot="results/{dataset}/comparison.png",
+    params:
+        root=lambda wc: f"results/{wc.dataset}/models",
+    log:
+        "results/logs/{dataset}/compare.log",
+    threads: 1
+    shell:
+        "molprobe compare {params.root:q} --output {output.table:q} --plot {output.plot:q}"
+        " > {log:q} 2>&1"
+
+
+rule depth_table:
+    input:
+        lambda wc: depth_metrics(wc.dataset),
+    output:
+        "results/{dataset}/depth/depth.csv",
+    params:
+        root=lambda wc: f"results/{wc.dataset}/depth",
+    log:
+        "results/logs/{dataset}/depth_table.log",
+    threads: 1
+    shell:
+        "molprobe depth-table {params.root:q} --output {output:q} > {log:q} 2>&1"
