@@ -66,8 +66,12 @@ def register(sub) -> None:
     )
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
-    p.add_argument("--row-offset", type=int, default=0,
-                   help="number of the first row (when LIBRARY is one chunk of a larger file)")
+    p.add_argument(
+        "--row-offset",
+        type=int,
+        default=0,
+        help="number of the first row (when LIBRARY is one chunk of a larger file)",
+    )
     p.set_defaults(func=cmd_screen)
 
     c = sub.add_parser("split-library", help="cut a library into chunk files (cluster jobs)")
@@ -136,7 +140,9 @@ def cmd_split_library(args: argparse.Namespace) -> int:
                 "chunks": [c.name for c in chunks],
             },
         )
-    print(f"{args.library}: {len(chunks)} chunk(s) of up to {args.chunk_size} rows -> {args.outdir}")
+    print(
+        f"{args.library}: {len(chunks)} chunk(s) of up to {args.chunk_size} rows -> {args.outdir}"
+    )
     return 0
 
 

@@ -44,7 +44,9 @@ def _records(path: Path, fmt: str) -> Iterator[str]:
                 yield "".join(record)
 
 
-def split_library(path: str | os.PathLike, outdir: str | os.PathLike, chunk_size: int) -> list[Path]:
+def split_library(
+    path: str | os.PathLike, outdir: str | os.PathLike, chunk_size: int
+) -> list[Path]:
     """Write ``outdir/chunk-00000.<ext>.gz`` ... and return their paths (at least one)."""
     path, outdir = Path(path), Path(outdir)
     if chunk_size < 1:

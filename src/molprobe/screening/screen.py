@@ -361,7 +361,9 @@ def gather_files(
                 if top > 0 and len(frame):
                     head = frame.nlargest(top, "score")
                     best = head if best is None else pd.concat([best, head]).nlargest(top, "score")
-                rejected = pd.read_csv(rej, dtype={"input": str, "reason": str}, keep_default_na=False)
+                rejected = pd.read_csv(
+                    rej, dtype={"input": str, "reason": str}, keep_default_na=False
+                )
                 summary.n_rejected += len(rejected)
                 for r, c in rejected["reason"].value_counts().items():
                     reasons[r] = reasons.get(r, 0) + int(c)

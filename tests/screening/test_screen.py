@@ -1,0 +1,179 @@
+"""Screening with real trained models: output columns, ledger reconciliation, chunk
+boundaries, gz/SDF input, parallel workers, resume after an interrupted run, and the
+split-library -> per-chunk screen -> gather path the workflow uses."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from molprobe.cli import main
+from tests.conftest import BIN, REPO
+
+pytestmark = pytest.mark.slow
+
+TASKS = ["NR-AR", "NR-AhR", "SR-p53"]
+LIBRARY = [
+    "CC(=O)Oc1ccccc1C(=O)O",
+    "c1ccccc1[N+](=O)[O-]",
+    "not a smiles",
+    "",
+    "CC(=O)[O-].[Na+]",
+    "[Na+].[Cl-]",
+    "C1=CC=CC=C1O",
+    "Nc1ccc(cc1)S(N)(=O)=O",
+    "C1CO1",
+    "CCN(CC)CC",
+    "c1cccc1",
+    "OC(=O)CCCCCCCCCCC",
+]
+
+
+def _run(*argv: str) -> None:
+    assert main(list(argv)) == 0
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, tox21_path) -> Path:
+    """An SNN (2 epochs) and a random forest, trained on 300 Tox21 rows."""
+    d = tmp_path_factory.mktemp("models")
+    raw = d / "tox21.csv"
+    pd.read_csv(tox21_path, nrows=300)[["smiles", *TASKS]].to_csv(raw, index=False)
+    mols = d / "molecules.parquet"
+    _run("standardize", str(raw), "--output", str(mols), "--rejected", str(d / "rej.csv"))
+    _run("split", str(mols), "--method", "random", "--seed", "0", "--output", str(d / "split.json"))
+    _run("featurize", str(mols), "--featurizer", "ecfp", "--output", str(d / "ecfp.npz"))
+    _run("featurize", str(mols), "--featurizer", "graph", "--output", str(d / "graph.pt"))
+    common = ["--molecules", str(mols), "--split", str(d / "split.json")]
+    for model, feats, extra in (
+        ("snn", "ecfp.npz", ["--epochs", "2", "--params", "n_layers=2", "width=32"]),
+        ("gine", "graph.pt", ["--epochs", "1", "--params", "n_layers=2", "width=16"]),
+        ("rf", "ecfp.npz", ["--params", "n_estimators=20"]),
+    ):
+        _run(
+            "train", "--model", model, *common, "--features", str(d / feats),
+            "--output-dir", str(d / "models" / model / "seed0"), *extra,
+        )  # fmt: skip
+    return d / "models"
+
+
+def _library(path: Path) -> Path:
+    lines = "smiles,name\n" + "".join(f'"{s}",cmp{i}\n' for i, s in enumerate(LIBRARY))
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt") as fh:
+            fh.write(lines)
+    else:
+        path.write_text(lines)
+    return path
+
+
+def _screen(models: Path, library: Path, out: Path, *extra: str, ids: bool = True) -> pd.DataFrame:
+    id_flag = ["--id-column", "name"] if ids else []
+    _run("screen", "--models", str(models), "--input", str(library), "--output", str(out),
+         *id_flag, "--no-progress", *extra)  # fmt: skip
+    return pd.read_parquet(out)
+
+
+def test_output_columns_and_ledger_reconcile(models, tmp_path):
+    hits = _screen(models, _library(tmp_path / "lib.csv"), tmp_path / "hits.parquet", "--top", "3")
+    rejected = pd.read_csv(tmp_path / "hits.rejected.csv", keep_default_na=False)
+    assert len(hits) + len(rejected) == len(LIBRARY)
+    assert sorted(hits["row"].tolist() + rejected["row"].tolist()) == list(range(len(LIBRARY)))
+    expected = ["row", "id", "smiles", "std_smiles", *TASKS, *(f"{t}_std" for t in TASKS)]
+    assert list(hits.columns[: len(expected)]) == expected
+    assert {"score", "ad_similarity", "in_domain", "alerts"} <= set(hits.columns)
+    assert set(rejected["reason"]) >= {"unparsable", "empty", "no organic fragment"}
+    assert hits[TASKS].apply(lambda c: c.between(0, 1).all()).all()
+    assert (hits[[f"{t}_std" for t in TASKS]] >= 0).all().all()  # 3 members: a real spread
+    assert (hits[[f"{t}_std" for t in TASKS]] > 0).any().any()
+    nitro = hits.loc[hits["smiles"] == "c1ccccc1[N+](=O)[O-]", "alerts"].iloc[0]
+    assert "nitro" in nitro.lower()
+    acetate = hits.loc[hits["row"] == 4, "std_smiles"].iloc[0]
+    assert acetate == "CC(=O)O"
+    top = pd.read_csv(tmp_path / "hits.top.csv")
+    assert len(top) == 3 and top["score"].is_monotonic_decreasing
+    assert len(Chem.SDMolSupplier(str(tmp_path / "hits.top.sdf"))) == 3
+
+
+def test_chunk_boundaries_gz_and_workers_do_not_change_results(models, tmp_path):
+    ref = _screen(
+        models, _library(tmp_path / "a.csv"), tmp_path / "a.parquet", "--chunk-size", "1000"
+    )
+    small = _screen(
+        models, _library(tmp_path / "b.csv.gz"), tmp_path / "b.parquet", "--chunk-size", "5"
+    )
+    two = _screen(
+        models, _library(tmp_path / "c.csv"), tmp_path / "c.parquet",
+        "--chunk-size", "3", "--workers", "2",
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(ref, small)
+    pd.testing.assert_frame_equal(ref, two)
+    assert len(list((tmp_path / "b.parquet.parts").glob("part-*.parquet"))) == 3
+
+
+def test_sdf_input(models, tmp_path):
+    sdf = tmp_path / "lib.sdf"
+    writer = Chem.SDWriter(str(sdf))
+    for i, s in enumerate(["CCO", "c1ccccc1O", "CC(=O)O"]):
+        mol = Chem.MolFromSmiles(s)
+        mol.SetProp("_Name", f"m{i}")
+        writer.write(mol)
+    writer.close()
+    _run("screen", "--models", str(models), "--input", str(sdf), "--output", str(tmp_path / "s.parquet"), "--no-progress")  # fmt: skip
+    hits = pd.read_parquet(tmp_path / "s.parquet")
+    assert hits["id"].tolist() == ["m0", "m1", "m2"]
+
+
+def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path):
+    big = tmp_path / "big.csv"
+    pd.DataFrame({"smiles": (LIBRARY * 40)}).to_csv(big, index=False)
+    ref = _screen(models, big, tmp_path / "ref.parquet", "--chunk-size", "20", ids=False)
+    out = tmp_path / "run.parquet"
+    cmd = [str(BIN / "molprobe"), "screen", "--models", str(models), "--input", str(big),
+           "--output", str(out), "--chunk-size", "20", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
+    parts = Path(str(out) + ".parts")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(list(parts.glob("part-*.parquet")))
+    assert 3 <= done < 24, f"kill landed at {done} of 24 chunks"
+    assert not out.exists()  # a killed run leaves no finished-looking output
+    _run("screen", "--models", str(models), "--input", str(big), "--output", str(out),
+         "--chunk-size", "20", "--no-progress")  # fmt: skip
+    pd.testing.assert_frame_equal(ref, pd.read_parquet(out))
+
+
+def test_split_library_then_gather_equals_one_run(models, tmp_path):
+    lib = _library(tmp_path / "lib.csv")
+    ref = _screen(models, lib, tmp_path / "ref.parquet")
+    _run("split-library", str(lib), "--chunk-size", "5", "--outdir", str(tmp_path / "chunks"))
+    chunks = sorted((tmp_path / "chunks").glob("chunk-*.csv.gz"))
+    assert len(chunks) == 3
+    outs = []
+    for i, chunk in enumerate(chunks):
+        out = tmp_path / f"hits-{i}.parquet"
+        _screen(models, chunk, out, "--row-offset", str(5 * i), "--top", "0")
+        outs.append(str(out))
+    _run("gather-hits", *outs, "--output", str(tmp_path / "all.parquet"), "--top", "4")
+    pd.testing.assert_frame_equal(ref, pd.read_parquet(tmp_path / "all.parquet"))
+    rejected = pd.read_csv(tmp_path / "all.rejected.csv", keep_default_na=False)
+    assert len(rejected) + len(ref) == len(LIBRARY)
+
+
+def test_missing_models_is_one_clear_error(tmp_path, capsys):
+    assert (
+        main(["screen", "--models", str(tmp_path), "--input", "x.csv", "--output", "y.parquet"])
+        == 2
+    )
+    assert "no trained models" in capsys.readouterr().err
