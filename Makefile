@@ -11,7 +11,7 @@ MOLPROBE_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export MOLPROBE_MIRROR
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
 
-.PHONY: install run report test test-fast lint format bench dry-run clean
+.PHONY: install run report test test-fast test-cluster lint format bench dry-run clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,15 @@ dry-run: install
 report: install  ## build results/report.html from the last run
 	$(SNAKEMAKE) --report results/report.html
 
-test: install  ## unit tests + an end-to-end Snakemake run on a small subsample
-	$(BIN)/pytest -q
+test: install  ## unit tests + end-to-end Snakemake runs on a small subsample + the report in Chromium
+	bash scripts/install_chromium.sh
+	$(BIN)/pytest -q -m "not cluster"
+
+test-cluster: install  ## the workflow through a real single-node SLURM on localhost (root; installs slurm-wlm + munge)
+	MOLPROBE_REQUIRE_SLURM=1 $(BIN)/pytest -q -m cluster tests/cluster
 
 test-fast: install
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow and not cluster"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

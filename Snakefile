@@ -25,6 +25,25 @@ include: "workflow/rules/screen.smk"
 include: "workflow/rules/report.smk"
 
 
+# small bookkeeping jobs run on the submitting node, never as cluster jobs
+localrules:
+    all,
+    fetch,
+    split,
+    compare,
+    depth_table,
+    library_chunks,
+    screen_gather,
+    report_data,
+    report_models,
+    report_depth,
+    report_probes,
+    report_dynamics,
+    report_screen,
+    report_summary,
+    report_figures,
+
+
 rule all:
     input:
         all_targets(),
