@@ -25,12 +25,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = REPO / "test-artifacts"
-SECTIONS = ["0. Summary", "1. Data"]
+SECTIONS = [
+    "0. Summary",
+    "1. Data",
+    "2. Models",
+    "3. Probes",
+    "4. Dynamics and LSTM",
+    "5. Screening",
+]
 DATA_ITEMS = [
     "overview",
     "labels per task",
@@ -189,44 +196,6 @@ class Browser:
 
 
 # ------------------------------------------------------------------------------- fixtures
-
-
-def _checkout(dest: Path) -> None:
-    """Copy what a fresh clone holds for the workflow into ``dest``; until the Snakefile
-    includes the report rules, add them to the copy (include + the `report:` directive)."""
-    shutil.copytree(REPO / "workflow", dest / "workflow")
-    shutil.copytree(REPO / "config", dest / "config")
-    snakefile = (REPO / "Snakefile").read_text()
-    if "workflow/rules/report.smk" not in snakefile:
-        snakefile += '\n\ninclude: "workflow/rules/report.smk"\n'
-    if re.search(r"^report:", snakefile, flags=re.M) is None:
-        snakefile += '\n\nreport: "workflow/report/workflow.rst"\n'
-    (dest / "Snakefile").write_text(snakefile)
-
-
-def _snakemake(workdir: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [str(BIN / "snakemake"), "--cores", "2", "--configfile", "config/test.yaml",
-           "--workflow-profile", "workflow/profiles/default", *extra]  # fmt: skip
-    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def report_html(tmp_path_factory, mirror) -> Path:
-    """The report of the test config's report targets (data stage + summary)."""
-    workdir = tmp_path_factory.mktemp("wf_report")
-    _checkout(workdir)
-    env = dict(
-        os.environ,
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        MOLPROBE_MIRROR=str(mirror),
-    )
-    run = _snakemake(workdir, env, "report_figures")
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-8000:]
-    rep = _snakemake(workdir, env, "--report", "report.html", "report_figures")
-    assert rep.returncode == 0, rep.stdout[-4000:] + rep.stderr[-8000:]
-    path = workdir / "report.html"
-    assert path.is_file() and path.stat().st_size > 100_000
-    return path
 
 
 @pytest.fixture(scope="module")

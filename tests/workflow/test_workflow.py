@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import BIN, REPO
+from tests.workflow.conftest import snakemake
 
 pytestmark = pytest.mark.slow
-
-
-def _checkout(dest):
-    """Copy what a fresh clone holds for the workflow into ``dest``."""
-    shutil.copy(REPO / "Snakefile", dest / "Snakefile")
-    shutil.copytree(REPO / "workflow", dest / "workflow")
-    shutil.copytree(REPO / "config", dest / "config")
-
-
-def _snakemake(workdir, env, *extra):
-    cmd = [
-        str(BIN / "snakemake"),
-        "--cores",
-        "2",
-        "--configfile",
-        "config/test.yaml",
-        "--workflow-profile",
-        "workflow/profiles/default",
-        *extra,
-    ]
-    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def workflow_run(tmp_path_factory, mirror):
-    import os
-
-    workdir = tmp_path_factory.mktemp("wf")
-    _checkout(workdir)
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    env["MOLPROBE_MIRROR"] = str(mirror)
-    proc = _snakemake(workdir, env)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
-    return workdir, env
 
 
 def test_data_stage_reconciles(workflow_run):
@@ -83,6 +47,75 @@ def test_features_align_with_molecules(workflow_run):
 
 def test_rerun_has_nothing_to_do(workflow_run):
     workdir, env = workflow_run
-    proc = _snakemake(workdir, env, "-n")
+    proc = snakemake(workdir, env, "-n")
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+MODELS = ["snn", "fnn_bn", "gine", "attentivefp", "rf", "lstm", "logreg"]
+
+
+def test_every_model_family_trained_and_compared(workflow_run):
+    workdir, _ = workflow_run
+    for model in MODELS:
+        for split in ("random", "scaffold"):
+            run = workdir / f"results/tox21/models/{model}/{split}/seed0"
+            metrics = json.loads((run / "metrics.json").read_text())
+            auc = metrics["test"]["mean"]["roc_auc"]
+            assert 0.0 <= auc <= 1.0, (model, split, auc)
+            meta = json.loads((run / "meta.json").read_text())
+            assert meta["model_name"] == model and len(meta["task_names"]) == 12
+            preds = pd.read_parquet(run / "predictions.parquet")
+            assert len(preds) == metrics["split"]["n_test"]
+    table = pd.read_csv(workdir / "results/tox21/comparison.csv")
+    assert set(MODELS) <= set(table.astype(str).to_numpy().ravel())
+
+
+def test_depth_experiment_table(workflow_run):
+    workdir, _ = workflow_run
+    depth = pd.read_csv(workdir / "results/tox21/depth/depth.csv")
+    assert set(depth["family"]) == {"snn", "fnn_bn"} and set(depth["depth"]) == {2, 8}
+    assert depth["mean"].between(0, 1).all()
+
+
+def test_dynamics_tables(workflow_run):
+    workdir, _ = workflow_run
+    grads = pd.read_parquet(workdir / "results/dynamics/gradients.parquet")
+    assert {"arch", "depth", "layer", "step", "seed", "grad_norm_weight"} <= set(grads.columns)
+    assert set(grads["arch"]) >= {
+        "sigmoid",
+        "tanh",
+        "relu",
+        "relu_bn",
+        "selu",
+        "highway",
+        "residual",
+    }
+    credit = pd.read_parquet(workdir / "results/dynamics/lstm_credit.parquet")
+    assert {"arch", "position", "credit_share"} <= set(credit.columns)
+    assert set(credit["arch"]) >= {"lstm", "rnn"}
+
+
+def test_probes_cover_every_layer_and_level(workflow_run):
+    workdir, _ = workflow_run
+    for model in ("snn", "gine"):
+        probes = pd.read_parquet(workdir / f"results/tox21/probes/{model}/probes.parquet")
+        assert {"layer", "level", "concept", "auc", "gain"} <= set(probes.columns)
+        assert probes["layer"].nunique() >= 3  # input + hidden layers
+        assert probes["level"].nunique() == 3
+        verdict = (workdir / f"results/tox21/probes/{model}/verdict.md").read_text()
+        assert len(verdict) > 200
+
+
+def test_screening_library_reconciles(workflow_run):
+    workdir, _ = workflow_run
+    screen = workdir / "results/tox21/screen/muv"
+    hits = pd.read_parquet(screen / "hits.parquet")
+    rejected = pd.read_csv(screen / "hits.rejected.csv", keep_default_na=False)
+    assert len(hits) + len(rejected) == 300
+    assert sorted(hits["row"].tolist() + rejected["row"].tolist()) == list(range(300))
+    assert {"NR-AR", "NR-AR_std", "ad_similarity", "in_domain", "alerts"} <= set(hits.columns)
+    top = pd.read_csv(screen / "hits.top.csv")
+    assert len(top) == 20 and top["score"].is_monotonic_decreasing
+    chunks = sorted((workdir / "results/libraries/muv/chunks").glob("chunk-*.csv.gz"))
+    assert len(chunks) == 3  # 300 rows in chunks of 120
