@@ -34,7 +34,9 @@ any_text = st.text(
 cells = st.one_of(smiles_like, smiles_like, any_text)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(cells, min_size=0, max_size=25), chunk_size=st.integers(1, 9))
 def test_chain_accounts_for_every_row(tmp_path, rows, chunk_size):
     path = tmp_path / "library.csv"
@@ -45,7 +47,9 @@ def test_chain_accounts_for_every_row(tmp_path, rows, chunk_size):
             writer.writerow([s, i % 2])
     n_rows_read = 0
     kept_rows, rejected_rows = [], []
-    for chunk in read_molecules(path, smiles_column="smiles", columns=["label"], chunk_size=chunk_size):
+    for chunk in read_molecules(
+        path, smiles_column="smiles", columns=["label"], chunk_size=chunk_size
+    ):
         n_rows_read += len(chunk)
         kept, rejected = standardize_frame(chunk, StandardizeRecipe())
         assert set(rejected["reason"]) <= set(REASONS)

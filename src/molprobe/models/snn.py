@@ -1,0 +1,131 @@
+"""Self-normalizing neural network (SNN) for fingerprint / descriptor vectors.
+
+Klambauer, Unterthiner, Mayr, Hochreiter, "Self-Normalizing Neural Networks", NeurIPS 2017.
+Each block is ``Linear -> SELU -> AlphaDropout`` with LeCun-normal weights
+(std = 1/sqrt(fan_in), bias 0), so that activations stay near mean 0 / variance 1 through
+many layers without BatchNorm. Inputs are standardized inside the model with train-set
+statistics stored as buffers (:class:`InputStandardizer`), so a checkpoint maps raw
+featurizer output to logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from molprobe.errors import MolprobeError
+
+SHAPES = ("rectangular", "conic")
+
+
+def layer_widths(n_layers: int, width: int, shape: str) -> list[int]:
+    """Widths of the hidden blocks, input side first.
+
+    ``rectangular``: all ``width``; ``conic``: geometric decrease from ``width`` to
+    ``max(width // 8, 16)`` at the last block.
+    """
+    if n_layers < 1:
+        raise MolprobeError(f"n_layers must be >= 1, got {n_layers}")
+    if width < 1:
+        raise MolprobeError(f"width must be >= 1, got {width}")
+    if shape == "rectangular":
+        return [width] * n_layers
+    if shape == "conic":
+        last = max(width // 8, min(16, width))
+        if n_layers == 1:
+            return [width]
+        ratio = (last / width) ** (1.0 / (n_layers - 1))
+        return [max(1, int(round(width * ratio**i))) for i in range(n_layers)]
+    raise MolprobeError(f"shape must be one of {SHAPES}, got {shape!r}")
+
+
+class InputStandardizer(nn.Module):
+    """``(x - mean) / std`` per feature with fixed (non-trained) train-set statistics.
+
+    Buffers ``mean`` and ``std`` have shape (n_features,); identity until :meth:`fit`.
+    Constant features (std 0) map to 0. Non-finite inputs (e.g. failed descriptors) map to 0.
+    """
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("std", torch.ones(n_features))
+
+    @torch.no_grad()
+    def fit(self, x: np.ndarray | torch.Tensor) -> InputStandardizer:
+        """Set mean/std from training features x (n_molecules, n_features)."""
+        x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        mean = x.mean(dim=0)
+        std = x.std(dim=0, unbiased=False)
+        std = torch.where(std > 1e-8, std, torch.ones_like(std))
+        self.mean.copy_(mean.to(self.mean))
+        self.std.copy_(std.to(self.std))
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nan_to_num(x.to(self.mean.dtype), nan=0.0, posinf=0.0, neginf=0.0)
+        return (x - self.mean) / self.std
+
+
+class SNNBlock(nn.Module):
+    """Linear -> SELU -> AlphaDropout; output (B, out_features) is the layer's representation."""
+
+    def __init__(self, in_features: int, out_features: int, dropout: float):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+        self.act = nn.SELU()
+        self.dropout = nn.AlphaDropout(dropout)
+        nn.init.normal_(self.linear.weight, mean=0.0, std=1.0 / math.sqrt(in_features))
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.act(self.linear(x)))
+
+
+class SNN(nn.Module):
+    """Multi-task SNN: ``forward(x (B, n_features)) -> logits (B, n_tasks)``.
+
+    Args:
+        n_features: input vector size (ECFP bits and/or descriptors).
+        n_tasks: number of output tasks (one logit or regression value each).
+        n_layers: number of hidden SELU blocks (2-32 in the paper's sweep).
+        width: units of the first (rectangular: every) hidden block.
+        shape: ``rectangular`` or ``conic``.
+        dropout: alpha-dropout rate.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_tasks: int,
+        n_layers: int = 8,
+        width: int = 1024,
+        shape: str = "rectangular",
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        widths = layer_widths(n_layers, width, shape)
+        self.input_norm = InputStandardizer(n_features)
+        blocks = []
+        fan_in = n_features
+        for w in widths:
+            blocks.append(SNNBlock(fan_in, w, dropout))
+            fan_in = w
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Linear(fan_in, n_tasks)
+        nn.init.normal_(self.head.weight, mean=0.0, std=1.0 / math.sqrt(fan_in))
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.input_norm(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+
+    def hidden_layers(self) -> list[tuple[str, nn.Module]]:
+        """``[("block1", ...), ..., ("blockN", ...)]``: hook outputs are (B, width_i)."""
+        return [(f"block{i + 1}", b) for i, b in enumerate(self.blocks)]

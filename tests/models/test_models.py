@@ -1,0 +1,166 @@
+"""Neural model contract, SNN self-normalisation, registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from molprobe.errors import MolprobeError
+from molprobe.models.fnn import FNN
+from molprobe.models.registry import MODELS, InputDims, build_model, get_spec, make_params
+from molprobe.models.snn import SNN, layer_widths
+from tests.training._data import ecfp_bits, tox21_slice
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: small models run faster without oversubscribing a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _layer_outputs(model, x):
+    outs = []
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: outs.append(o.detach()))
+        for _, m in model.hidden_layers()
+    ]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return outs
+
+
+@pytest.fixture(scope="module")
+def ecfp200(tox21_path):
+    smiles, _, _ = tox21_slice(200, str(tox21_path))
+    return ecfp_bits(smiles)
+
+
+def test_registry_names_and_kinds():
+    assert set(MODELS) == {"snn", "fnn_bn", "gine", "attentivefp", "lstm", "rf", "logreg"}
+    assert get_spec("snn").input_kind == "vector"
+    assert get_spec("gine").input_kind == "graph"
+    assert get_spec("lstm").input_kind == "tokens"
+    with pytest.raises(MolprobeError, match="unknown model"):
+        get_spec("transformer")
+
+
+def test_make_params_types_and_unknown_keys():
+    p = make_params("snn", {"n_layers": "16", "dropout": "0.1", "shape": "conic"})
+    assert (p.n_layers, p.dropout, p.shape) == (16, 0.1, "conic")
+    assert make_params("rf", {"class_weight": "none"}).class_weight is None
+    assert make_params("fnn_bn", {"batch_norm": "false"}).batch_norm is False
+    with pytest.raises(MolprobeError, match="no parameter 'depth'"):
+        make_params("snn", {"depth": 4})
+    with pytest.raises(MolprobeError, match="must be int"):
+        make_params("snn", {"n_layers": 2.5})
+
+
+def test_layer_widths():
+    assert layer_widths(3, 64, "rectangular") == [64, 64, 64]
+    conic = layer_widths(4, 1024, "conic")
+    assert conic[0] == 1024 and conic[-1] == 128 and conic == sorted(conic, reverse=True)
+    with pytest.raises(MolprobeError):
+        layer_widths(3, 64, "pyramid")
+
+
+def test_snn_init_is_lecun_normal():
+    torch.manual_seed(0)
+    model = SNN(2048, 12, n_layers=2, width=512)
+    w = model.blocks[0].linear.weight
+    assert abs(w.std().item() - 1 / np.sqrt(2048)) < 0.05 / np.sqrt(2048)
+    assert torch.all(model.blocks[0].linear.bias == 0)
+
+
+def test_snn_self_normalises_through_32_layers_on_ecfp(ecfp200):
+    """Klambauer et al. 2017: at init, SELU + LeCun-normal keeps every layer's activations
+    near mean 0 / variance 1 on real fingerprints (inputs standardised on the data)."""
+    torch.manual_seed(0)
+    model = SNN(ecfp200.shape[1], 12, n_layers=32, width=512)
+    model.input_norm.fit(ecfp200)
+    model.eval()
+    outs = _layer_outputs(model, torch.from_numpy(ecfp200.astype(np.float32)))
+    assert len(outs) == 32
+    for i, h in enumerate(outs):
+        assert h.shape == (200, 512)
+        assert abs(h.mean().item()) < 0.2, f"layer {i + 1} mean {h.mean().item():.3f}"
+        assert 0.6 <= h.var().item() <= 1.5, f"layer {i + 1} variance {h.var().item():.3f}"
+
+
+def test_relu_net_without_batchnorm_drifts(ecfp200):
+    """Contrast: the same depth with ReLU (He init, no BatchNorm) does not stay centred."""
+    torch.manual_seed(0)
+    model = FNN(ecfp200.shape[1], 12, n_layers=32, width=512, batch_norm=False)
+    model.input_norm.fit(ecfp200)
+    model.eval()
+    outs = _layer_outputs(model, torch.from_numpy(ecfp200.astype(np.float32)))
+    means = [h.mean().item() for h in outs]
+    assert max(abs(m) for m in means) > 0.2
+
+
+@pytest.mark.parametrize("name", ["snn", "fnn_bn"])
+def test_vector_models_contract(name):
+    torch.manual_seed(0)
+    model = build_model(
+        name, {"n_layers": 3, "width": 16, "shape": "conic"}, InputDims(n_features=20), 5
+    )
+    x = torch.randn(7, 20)
+    model.eval()
+    assert model(x).shape == (7, 5)
+    outs = _layer_outputs(model, x)
+    names = [n for n, _ in model.hidden_layers()]
+    assert names == ["block1", "block2", "block3"]
+    assert [o.shape[0] for o in outs] == [7, 7, 7]
+
+
+@pytest.fixture(scope="module")
+def graphs(tox21_path):
+    from molprobe.chem.graphs import MolGraph
+
+    smiles, _, _ = tox21_slice(20, str(tox21_path))
+    return MolGraph()(smiles)
+
+
+@pytest.mark.parametrize("name", ["gine", "attentivefp"])
+def test_graph_models_contract(name, graphs):
+    torch.manual_seed(0)
+    dims = InputDims(atom_dim=graphs.n_atom_features, bond_dim=graphs.n_bond_features)
+    model = build_model(name, {"n_layers": 2, "width": 16}, dims, 3)
+    model.eval()
+    batch = graphs.batch(torch.arange(6))
+    assert model(batch).shape == (6, 3)
+    outs = _layer_outputs(model, batch)
+    names = [n for n, _ in model.hidden_layers()]
+    assert names == ["mp1", "mp2", "pool"]
+    n_atoms = batch.x.shape[0]
+    assert outs[0].shape == (n_atoms, 16) and outs[1].shape == (n_atoms, 16)
+    assert outs[2].shape == (6, 16)
+
+
+def test_attentivefp_atom_attention_sums_to_one(graphs):
+    torch.manual_seed(0)
+    dims = InputDims(atom_dim=graphs.n_atom_features, bond_dim=graphs.n_bond_features)
+    model = build_model("attentivefp", {"n_layers": 2, "width": 16}, dims, 2)
+    batch = graphs.batch(torch.arange(5))
+    att = model.atom_attention(batch)
+    assert att.shape == (batch.x.shape[0],)
+    assert torch.all(att >= 0)
+    sums = torch.zeros(5).index_add_(0, batch.batch, att)
+    assert torch.allclose(sums, torch.ones(5), atol=1e-5)
+
+
+def test_lstm_is_registered_lazily():
+    pytest.importorskip("molprobe.models.lstm")
+    model = build_model(
+        "lstm", {"hidden_dim": 8, "embed_dim": 4, "n_layers": 1}, InputDims(vocab_size=10), 2
+    )
+    ids = torch.tensor([[2, 3, 4, 0], [5, 6, 0, 0]])
+    out = model({"ids": ids, "lengths": torch.tensor([3, 2])})
+    assert out.shape == (2, 2)
