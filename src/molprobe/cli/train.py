@@ -71,6 +71,13 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--name", help="run name used in comparisons (default: the model name)")
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for CIs")
+    p.add_argument(
+        "--standardize-summary",
+        type=Path,
+        default=None,
+        help="standardize.json of the molecule table: its recipe is saved with the model, so "
+        "screening standardizes new molecules the same way",
+    )
     p.set_defaults(func=cmd_train)
 
     e = sub.add_parser(
@@ -269,6 +276,18 @@ def _write_table(path: Path, df, fmt: str) -> None:
         write_atomic(path, lambda p: df.to_parquet(p, index=False))
 
 
+def _recipe(summary: Path | None) -> dict | None:
+    """The standardization recipe recorded in a standardize.json (None without one)."""
+    if summary is None:
+        return None
+    try:
+        return json.loads(summary.read_text())["recipe"]
+    except FileNotFoundError:
+        raise InputError(summary, "no such file") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise InputError(summary, f"not a standardize.json with a 'recipe': {err}") from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -291,6 +310,7 @@ def _train_command(args: argparse.Namespace) -> int:
         CheckpointMeta,
         data_fingerprint,
         save_checkpoint,
+        write_atomic,
         write_json,
     )
     from molprobe.training.data import make_source
@@ -365,8 +385,12 @@ def _train_command(args: argparse.Namespace) -> int:
         split=split_info,
         seed=seed,
         best_epoch=result.best_epoch,
+        standardize_recipe=_recipe(args.standardize_summary),
     )
     save_checkpoint(out, model, meta)
+    # the training molecules: the applicability-domain reference used when screening
+    text = "\n".join(train_smiles) + "\n"
+    write_atomic(out / "train_smiles.txt", lambda path: path.write_text(text))
 
     metrics = {
         "name": args.name or args.model,

@@ -68,6 +68,7 @@ class CheckpointMeta:
     split: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     best_epoch: int = 0
+    standardize_recipe: dict[str, Any] | None = None  # how the training molecules were standardized
     molprobe_version: str = __version__
     format: int = META_FORMAT
 
