@@ -67,7 +67,9 @@ def _open_text(raw: bytes) -> io.TextIOBase:
     return io.StringIO(data.decode("utf-8-sig", errors="replace"), newline="")
 
 
-def _write_subset(src_bytes: bytes, dest: Path, rename: Mapping[str, str], max_rows: int | None) -> int:
+def _write_subset(
+    src_bytes: bytes, dest: Path, rename: Mapping[str, str], max_rows: int | None
+) -> int:
     """Rewrite CSV bytes as gzip CSV at ``dest``, renaming columns and keeping at most
     ``max_rows`` data rows. Returns the number of data rows written."""
     reader = csv.reader(_open_text(src_bytes))
@@ -132,4 +134,3 @@ def fetch_dataset(
         if tmp.exists():
             tmp.unlink()
     return FetchResult(source=source, location=location, n_rows=max(n_rows, 0))
-

@@ -49,7 +49,9 @@ def run_fetch(args) -> int:
         rename[source] = ours
     spec = DatasetSpec(name=args.name, url=args.url, rename=rename)
     result = fetch_dataset(spec, args.output, mirror=mirror, max_rows=args.max_rows)
-    print(f"{args.name}: {result.n_rows} rows from {result.source} ({result.location}) -> {args.output}")
+    print(
+        f"{args.name}: {result.n_rows} rows from {result.source} ({result.location}) -> {args.output}"
+    )
     return 0
 
 
@@ -61,5 +63,7 @@ def run_split(args) -> int:
     split = make_split(args.method, smiles, args.fractions, args.seed)
     write_json(args.output, split.to_dict())
     sizes = split.to_dict()["sizes"]
-    print(f"{args.method} split, seed {args.seed}: " + ", ".join(f"{k}={v}" for k, v in sizes.items()))
+    print(
+        f"{args.method} split, seed {args.seed}: " + ", ".join(f"{k}={v}" for k, v in sizes.items())
+    )
     return 0

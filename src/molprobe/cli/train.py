@@ -18,17 +18,6 @@ from molprobe.errors import InputError, MolprobeError
 log = logging.getLogger(__name__)
 
 ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
-#: colour per model family in comparison plots (stable across runs)
-FAMILY_COLOURS = {
-    "snn": "#1f77b4",
-    "fnn_bn": "#ff7f0e",
-    "gine": "#2ca02c",
-    "attentivefp": "#d62728",
-    "lstm": "#9467bd",
-    "rf": "#8c564b",
-    "logreg": "#7f7f7f",
-    "ensemble": "#17becf",
-}
 
 
 def register(sub) -> None:
@@ -568,6 +557,7 @@ def plot_comparison(summary, path: Path, runs=None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from molprobe.reporting.plots import model_colour
     from molprobe.training.checkpoint import write_atomic
 
     splits = list(dict.fromkeys(summary["split"]))
@@ -597,7 +587,7 @@ def plot_comparison(summary, path: Path, runs=None) -> None:
         for x, y, e in zip(xs, ys, errs, strict=True):
             ax.bar(
                 x, y, width * 0.95, yerr=e if not isinstance(e, float) or e > 0 else None,
-                color=FAMILY_COLOURS.get(family, "#bcbd22"), hatch=hatches[k % len(hatches)],
+                color=model_colour(family), hatch=hatches[k % len(hatches)],
                 edgecolor="black", linewidth=0.5, capsize=3,
                 label=name if x == xs[0] else None,
             )  # fmt: skip
