@@ -22,6 +22,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/dynamics.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/screen.smk"
+include: "workflow/rules/shortcuts.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -50,5 +51,6 @@ rule all:
         dynamics_targets(),
         probe_targets(),
         screen_targets(),
+        shortcut_targets(),
         report_targets(),
     default_target: True

@@ -119,3 +119,21 @@ def test_screening_library_reconciles(workflow_run):
     assert len(top) == 20 and top["score"].is_monotonic_decreasing
     chunks = sorted((workdir / "results/libraries/muv/chunks").glob("chunk-*.csv.gz"))
     assert len(chunks) == 3  # 300 rows in chunks of 120
+
+
+def test_shortcut_audit_written(workflow_run):
+    workdir, _ = workflow_run
+    out = workdir / "results/tox21/shortcuts"
+    for name in (
+        "similarity_bins",
+        "trivial_baselines",
+        "counterions",
+        "attribution",
+        "permuted_labels",
+    ):
+        assert (out / f"{name}.parquet").is_file() and (out / f"{name}.png").is_file()
+    permuted = pd.read_parquet(out / "permuted_labels.parquet")
+    assert len(permuted) > 0
+    assert (
+        "Flags" in (out / "findings.md").read_text() or len((out / "findings.md").read_text()) > 100
+    )

@@ -22,7 +22,8 @@ COMMAND_MODULES = [
     "molprobe.cli.report",  # report data/models/probes/dynamics/screen/summary
     "molprobe.cli.experiments",  # depth-table
     "molprobe.cli.probe",  # concepts, probe
-    "molprobe.cli.screen",  # screen
+    "molprobe.cli.screen",  # screen, split-library, gather-hits
+    "molprobe.cli.shortcuts",  # shortcuts
 ]
 
 

@@ -1,0 +1,54 @@
+"""Shortcut audit: is a trained model right for the right reason?
+
+Five checks, each a pure function from in-memory objects to a table (``pandas.DataFrame``):
+
+- :mod:`~molprobe.shortcuts.analog`: analog bias (random vs scaffold AUC; AUC binned by each
+  test molecule's max Tanimoto similarity to its training set).
+- :mod:`~molprobe.shortcuts.trivial`: a model on a handful of bulk descriptors (size, logP, ...).
+- :mod:`~molprobe.shortcuts.counterions`: prediction shifts when counter-ions / salts / solvents
+  are added to the parent (or the dataset's own salt forms are fed unstripped).
+- :mod:`~molprobe.shortcuts.attribution`: share of attribution on structural-alert atoms vs the
+  share of atoms that are alert atoms, compared with a model trained on shuffled labels.
+- :mod:`~molprobe.shortcuts.permuted`: the training pipeline with permuted labels must score
+  AUC about 0.5 on the real test labels.
+
+:mod:`~molprobe.shortcuts.findings` turns the tables into ``findings.md``;
+:mod:`~molprobe.shortcuts.plots` draws one figure per check. Files are read and written only
+by ``molprobe.cli.shortcuts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: model families trained by gradient descent (the "deep" models trivial baselines are held to)
+DEEP_FAMILIES = ("snn", "fnn_bn", "gine", "attentivefp", "lstm")
+
+
+@dataclass
+class AuditedModel:
+    """One trained model of the dataset: family, split name, seed, the loaded model
+    (:class:`molprobe.training.checkpoint.LoadedModel`), its metrics.json content, its
+    test predictions (predictions.parquet: mol_id, smiles, ``<task>``, ``<task>_true``) and the
+    split's row positions (``train``/``valid``/``test`` numpy arrays into molecules.parquet)."""
+
+    model: str
+    split: str
+    seed: int
+    loaded: Any
+    metrics: dict
+    predictions: pd.DataFrame
+    rows: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.model, self.split, self.seed)
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.loaded.meta.task_names)

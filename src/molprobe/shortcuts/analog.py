@@ -1,0 +1,207 @@
+"""Analog bias: does a model's AUC collapse on test molecules unlike anything it was trained on?
+
+Two views per model, split, seed and task:
+
+- the whole test set (``bin == "all"``): the test ROC-AUC of metrics.json, so random and
+  scaffold splits can be compared;
+- test molecules binned by their max Tanimoto similarity (ECFP4 bits) to the training set,
+  bins ``[0, 0.3), [0.3, 0.4), [0.4, 0.5), [0.5, 0.7), [0.7, 1]`` by default: n, positives and
+  ROC-AUC per bin (NaN when a bin holds a single class).
+
+A model that is good only near its training molecules memorises analog series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from molprobe.errors import MolprobeError
+from molprobe.shortcuts import AuditedModel
+from molprobe.training.metrics import weighted_roc_auc
+
+#: default similarity bin edges (max Tanimoto to the training set); the last bin includes 1.0
+SIMILARITY_EDGES = (0.0, 0.3, 0.4, 0.5, 0.7, 1.0)
+SIMILARITY_COLUMNS = [
+    "model", "split", "seed", "task", "bin", "sim_low", "sim_high", "n", "n_positive", "roc_auc",
+]  # fmt: skip
+
+
+def tanimoto_max(query: np.ndarray, reference: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Max Tanimoto similarity of each query fingerprint to any reference fingerprint.
+
+    Args:
+        query: (n_query, n_bits) fingerprint bits (any nonzero value counts as an on-bit).
+        reference: (n_reference, n_bits) bits of the same length.
+    Returns float64 (n_query,) in [0, 1]; two empty fingerprints have similarity 0.
+    """
+    q = (np.asarray(query) != 0).astype(np.float32)
+    r = (np.asarray(reference) != 0).astype(np.float32)
+    if q.ndim != 2 or r.ndim != 2 or q.shape[1] != r.shape[1]:
+        raise MolprobeError(f"fingerprints of different shapes: {q.shape} vs {r.shape}")
+    out = np.zeros(q.shape[0])
+    if r.shape[0] == 0 or q.shape[0] == 0:
+        return out
+    r_count = r.sum(axis=1)
+    for start in range(0, q.shape[0], chunk):
+        block = q[start : start + chunk]
+        inter = block @ r.T  # (b, n_ref) shared on-bits
+        union = block.sum(axis=1)[:, None] + r_count[None, :] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sim = np.where(union > 0, inter / union, 0.0)
+        out[start : start + chunk] = sim.max(axis=1)
+    return out
+
+
+def bin_labels(edges: Sequence[float]) -> list[str]:
+    """``[0.00, 0.30)`` style names of the bins between consecutive ``edges`` (last closed)."""
+    names = []
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        close = "]" if i == len(edges) - 2 else ")"
+        names.append(f"[{lo:.2f}, {hi:.2f}{close}")
+    return names
+
+
+def assign_bins(similarity: np.ndarray, edges: Sequence[float] = SIMILARITY_EDGES) -> np.ndarray:
+    """Bin index (0-based) of each similarity; values outside [edges[0], edges[-1]] get -1.
+
+    Bins are half-open ``[lo, hi)`` except the last, which includes its upper edge.
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise MolprobeError(f"similarity bin edges must increase, got {edges.tolist()}")
+    s = np.asarray(similarity, dtype=np.float64)
+    idx = np.searchsorted(edges, s, side="right") - 1
+    idx[s == edges[-1]] = edges.size - 2
+    idx[(s < edges[0]) | (s > edges[-1]) | np.isnan(s)] = -1
+    return idx
+
+
+def binned_auc(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    similarity: np.ndarray,
+    edges: Sequence[float] = SIMILARITY_EDGES,
+) -> pd.DataFrame:
+    """ROC-AUC of one task within each similarity bin.
+
+    Args:
+        y_true: (n,) 0/1 labels, NaN = not measured (those rows are left out).
+        y_score: (n,) predicted probabilities. similarity: (n,) max Tanimoto to training.
+    Returns one row per bin: ``bin`` (name), ``sim_low``, ``sim_high``, ``n`` (measured
+    molecules), ``n_positive``, ``roc_auc`` (NaN when the bin holds one class or is empty).
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    s = np.asarray(y_score, dtype=np.float64)
+    measured = ~np.isnan(y) & ~np.isnan(s)
+    idx = assign_bins(similarity, edges)
+    rows = []
+    for b, name in enumerate(bin_labels(edges)):
+        keep = measured & (idx == b)
+        yb, sb = y[keep], s[keep]
+        n_pos = int((yb == 1).sum())
+        auc = np.nan
+        if 0 < n_pos < yb.size:
+            auc = float(weighted_roc_auc(yb, sb, np.ones((1, yb.size)))[0])
+        rows.append({"bin": name, "sim_low": float(edges[b]), "sim_high": float(edges[b + 1]),
+                     "n": int(keep.sum()), "n_positive": n_pos, "roc_auc": auc})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _metrics_task_auc(metrics: dict) -> dict[str, float]:
+    """Per-task test ROC-AUC from a metrics.json dict (NaN where missing)."""
+    out = {}
+    for t in (metrics.get("test") or {}).get("tasks") or []:
+        value = (t.get("values") or {}).get("roc_auc")
+        out[t["task"]] = float("nan") if value is None else float(value)
+    return out
+
+
+def similarity_table(
+    runs: Iterable[AuditedModel],
+    fingerprints: np.ndarray,
+    smiles_row: dict[str, int],
+    edges: Sequence[float] = SIMILARITY_EDGES,
+) -> pd.DataFrame:
+    """The analog-bias table over all models (columns :data:`SIMILARITY_COLUMNS`).
+
+    Args:
+        runs: trained models with their test predictions and split rows.
+        fingerprints: (n_molecules, n_bits) ECFP4 bits aligned with molecules.parquet.
+        smiles_row: standardized SMILES -> row in molecules.parquet (maps prediction rows).
+    For each model and task: one ``all`` row (test ROC-AUC from metrics.json, over the whole
+    test set) and one row per similarity bin (AUC recomputed from predictions.parquet).
+    """
+    cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    rows = []
+    for run in runs:
+        key = (run.split, run.seed)
+        if key not in cache:
+            train = np.asarray(run.rows["train"])
+            test = np.asarray(run.rows["test"])
+            cache[key] = (test, tanimoto_max(fingerprints[test], fingerprints[train]))
+        test, sim = cache[key]
+        sim_of = dict(zip(test.tolist(), sim.tolist(), strict=True))
+        pred = run.predictions
+        pos = pred["smiles"].map(smiles_row)
+        if pos.isna().any():
+            raise MolprobeError(
+                f"{run.model} {run.split} seed {run.seed}: predictions hold molecules that are "
+                "not in the molecule table (was it re-standardized?)"
+            )
+        pred_sim = np.array([sim_of.get(int(p), np.nan) for p in pos])
+        task_auc = _metrics_task_auc(run.metrics)
+        for task in run.tasks:
+            y = pred[f"{task}_true"].to_numpy(dtype=np.float64)
+            p = pred[task].to_numpy(dtype=np.float64)
+            measured = ~np.isnan(y)
+            rows.append({"model": run.model, "split": run.split, "seed": run.seed, "task": task,
+                         "bin": "all", "sim_low": float(edges[0]), "sim_high": float(edges[-1]),
+                         "n": int(measured.sum()), "n_positive": int((y[measured] == 1).sum()),
+                         "roc_auc": task_auc.get(task, np.nan)})  # fmt: skip
+            b = binned_auc(y, p, pred_sim, edges)
+            for rec in b.to_dict("records"):
+                rows.append({"model": run.model, "split": run.split, "seed": run.seed,
+                             "task": task, **rec})  # fmt: skip
+    return pd.DataFrame(rows, columns=SIMILARITY_COLUMNS)
+
+
+def analog_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model: test AUC (task mean, seed mean) on the random and scaffold splits, and on the
+    least and most similar bins (pooled over splits). Columns: model, auc_random,
+    auc_scaffold, split_gap (random - scaffold), auc_low_sim, auc_high_sim, bin_gap
+    (high - low), n_low_sim (molecules per seed, task mean), low_bin, high_bin."""
+    if table.empty:
+        return pd.DataFrame()
+    whole = table[table["bin"] == "all"]
+    binned = table[table["bin"] != "all"]
+    rows = []
+    for model, g in whole.groupby("model", sort=True):
+        per_split = g.groupby("split")["roc_auc"].mean()
+        b = binned[binned["model"] == model]
+        # per bin: mean over tasks and seeds of the defined AUCs
+        by_bin = b.groupby(["sim_low", "bin"])["roc_auc"].mean().reset_index()
+        by_bin = by_bin[np.isfinite(by_bin["roc_auc"])].sort_values("sim_low")
+        n_by_bin = b.groupby(["sim_low"])["n"].mean()
+        low = by_bin.iloc[0] if len(by_bin) else None
+        high = by_bin.iloc[-1] if len(by_bin) else None
+        rows.append(
+            {
+                "model": model,
+                "auc_random": float(per_split.get("random", np.nan)),
+                "auc_scaffold": float(per_split.get("scaffold", np.nan)),
+                "auc_low_sim": float(low["roc_auc"]) if low is not None else np.nan,
+                "auc_high_sim": float(high["roc_auc"]) if high is not None else np.nan,
+                "low_bin": low["bin"] if low is not None else "",
+                "high_bin": high["bin"] if high is not None else "",
+                "n_low_sim": float(n_by_bin.get(low["sim_low"], np.nan))
+                if low is not None
+                else np.nan,
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["split_gap"] = out["auc_random"] - out["auc_scaffold"]
+    out["bin_gap"] = out["auc_high_sim"] - out["auc_low_sim"]
+    return out

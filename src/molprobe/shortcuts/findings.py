@@ -1,0 +1,276 @@
+"""``findings.md``: the audit tables turned into plain sentences with their numbers, naming the
+tasks and models that look shortcut-driven and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from molprobe.shortcuts.analog import analog_summary
+from molprobe.shortcuts.attribution import attribution_summary
+from molprobe.shortcuts.counterions import DATASET_SALT
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a number becomes a finding.
+
+    split_gap: random - scaffold test AUC (task mean) at or above which a model is flagged for
+    analog bias; bin_gap: AUC on the most similar minus the least similar bin; trivial_margin:
+    best deep model - bulk-descriptor model below which a task is flagged; shift_p95: 95th
+    percentile of |Δp| at or above which a model × task is salt-sensitive; leak: permuted-label
+    AUC above which the evaluation is suspected to leak; enrichment: minimum share ratio
+    (alert share / alert atom fraction) expected of a model that uses toxicophores.
+    """
+
+    split_gap: float = 0.05
+    bin_gap: float = 0.10
+    trivial_margin: float = 0.05
+    shift_p95: float = 0.10
+    leak: float = 0.55
+    enrichment: float = 1.0
+
+
+def _f(x: float, digits: int = 2) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def analog_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list[str]]:
+    """(paragraph lines, flag lines) for analog bias."""
+    lines, flags = [], []
+    summary = analog_summary(table)
+    if summary.empty:
+        return ["No test predictions to bin."], flags
+    for r in summary.itertuples():
+        text = (
+            f"- **{r.model}**: test ROC-AUC {_f(r.auc_random)} on the random split vs "
+            f"{_f(r.auc_scaffold)} on the scaffold split (gap {_f(r.split_gap)}); on test "
+            f"molecules whose max Tanimoto to the training set is in {r.low_bin or 'n/a'} "
+            f"(about {_f(r.n_low_sim, 0)} molecules per task and seed) AUC {_f(r.auc_low_sim)}, "
+            f"in {r.high_bin or 'n/a'} AUC {_f(r.auc_high_sim)} (task and seed means)."
+        )
+        why = []
+        if np.isfinite(r.split_gap) and r.split_gap >= th.split_gap:
+            why.append(f"loses {_f(r.split_gap)} AUC from the random to the scaffold split")
+        if np.isfinite(r.bin_gap) and r.bin_gap >= th.bin_gap:
+            why.append(f"is {_f(r.bin_gap)} AUC worse far from its training set than close to it")
+        if why:
+            text += " Looks analog-driven (memorises series): it " + " and ".join(why) + "."
+            worst = _worst_tasks(table, r.model)
+            if worst:
+                text += f" Largest collapse by task: {worst}."
+            flags.append(f"Analog bias: {r.model} " + " and ".join(why) + ".")
+        lines.append(text)
+    return lines, flags
+
+
+def _worst_tasks(table: pd.DataFrame, model: str, k: int = 3) -> str:
+    b = table[(table["model"] == model) & (table["bin"] != "all")]
+    by = b.groupby(["task", "sim_low"])["roc_auc"].mean().dropna().reset_index()
+    gaps = []
+    for task, g in by.groupby("task"):
+        g = g.sort_values("sim_low")
+        if len(g) >= 2:
+            gaps.append((g["roc_auc"].iloc[-1] - g["roc_auc"].iloc[0], task))
+    gaps.sort(reverse=True)
+    return ", ".join(f"{t} ({_f(d)})" for d, t in gaps[:k] if d > 0)
+
+
+def trivial_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list[str]]:
+    lines, flags = [], []
+    if table.empty:
+        return ["No trivial baseline was trained."], flags
+    per = table.drop_duplicates(["split", "task"])
+    flagged = per[per["flagged"]].sort_values("gap")
+    for r in flagged.itertuples():
+        text = (
+            f"{r.task} ({r.split} split): a model on bulk descriptors alone reaches test AUC "
+            f"{_f(r.trivial_auc_mean)} vs {_f(r.best_model_auc)} for the best deep model "
+            f"({r.best_model}), a gap of {_f(r.gap)} < {th.trivial_margin}; the best single "
+            f"descriptor is {r.best_descriptor} (AUC {_f(r.best_descriptor_auc)})."
+        )
+        lines.append("- " + text)
+        flags.append("Trivial features: " + text)
+    if flagged.empty:
+        ok = per.dropna(subset=["gap"]).sort_values("gap")
+        if len(ok):
+            r = ok.iloc[0]
+            lines.append(
+                f"No task flagged: the bulk-descriptor model stays at least {th.trivial_margin} "
+                f"AUC below the best deep model everywhere (closest: {r['task']} on the "
+                f"{r['split']} split, {_f(r['trivial_auc_mean'])} vs {_f(r['best_model_auc'])} "
+                f"for {r['best_model']})."
+            )
+        else:
+            lines.append("No deep-model AUC to compare with.")
+    mean = per.groupby("split")["trivial_auc_mean"].mean()
+    lines.append(
+        "Mean bulk-descriptor AUC over tasks: "
+        + ", ".join(f"{_f(v)} ({s} split)" for s, v in mean.items())
+        + "."
+    )
+    return lines, flags
+
+
+def counterion_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list[str]]:
+    lines, flags = [], []
+    if table.empty:
+        return ["No counter-ion pairs were scored."], flags
+    for (model, kind), g in table[table["perturbation"].isin(["all_added", DATASET_SALT])].groupby(
+        ["model", "perturbation"], sort=True
+    ):
+        what = (
+            "adding common counter-ions/salts/solvents to the parent"
+            if kind == "all_added"
+            else "feeding the dataset's own salt forms unstripped"
+        )
+        lines.append(
+            f"- **{model}**, {what}: median |Δp| {_f(g['median_abs_shift'].median(), 3)}, "
+            f"95th percentile {_f(g['p95_abs_shift'].mean(), 3)} (mean over tasks and runs), "
+            f"max {_f(g['max_abs_shift'].max(), 3)} ({int(g['n'].sum() / max(g['task'].nunique(), 1))} "
+            "pairs per task over all runs)."
+        )
+    per = (
+        table[table["perturbation"] != "all_added"]
+        .groupby(["model", "task", "perturbation"])
+        .agg(p95=("p95_abs_shift", "mean"), mx=("max_abs_shift", "max"), n=("n", "sum"))
+        .reset_index()
+    )
+    bad = per[per["p95"] >= th.shift_p95].sort_values("p95", ascending=False)
+    for model, g in bad.groupby("model", sort=True):
+        worst = ", ".join(
+            f"{'own salt forms' if r.perturbation == DATASET_SALT else r.perturbation} on "
+            f"{r.task} ({_f(r.p95, 2)}, max {_f(r.mx, 2)})"
+            for r in g.head(3).itertuples()
+        )
+        flags.append(
+            f"Counter-ions: {model} is salt-sensitive: in {len(g)} task × perturbation "
+            f"combination(s) 5% of molecules move by |Δp| ≥ {th.shift_p95} (95th percentile; "
+            f"worst: {worst})."
+        )
+    if len(bad):
+        lines.append(f"{len(bad)} model × task × perturbation combinations reach a 95th "
+                     f"percentile |Δp| of {th.shift_p95} (summarised under Flags).")  # fmt: skip
+    else:
+        lines.append(f"No model × task has a 95th-percentile |Δp| of {th.shift_p95} or more.")
+    return lines, flags
+
+
+def attribution_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list[str]]:
+    lines, flags = [], []
+    summary = attribution_summary(table)
+    if summary.empty:
+        return ["No attributions (no supported model, or no top-scored molecule has an alert)."], []
+    agg = (
+        summary.groupby(["model", "split", "seed", "control"])
+        .agg(
+            share=("alert_share", "mean"),
+            frac=("alert_atom_fraction", "mean"),
+            n=("n_molecules", "sum"),
+            tasks=("task", lambda s: ", ".join(sorted(s))),
+        )  # fmt: skip
+        .reset_index()
+    )
+    agg["enrichment"] = agg["share"] / agg["frac"]
+    for (model, split, seed), g in agg.groupby(["model", "split", "seed"], sort=True):
+        g = g.set_index("control")
+        if "trained" not in g.index:
+            continue
+        t = g.loc["trained"]
+        text = (
+            f"- **{model}** ({split} split, seed {seed}; tasks {t['tasks']}): on {int(t['n'])} "
+            f"top-scored molecules that carry an alert, {_f(100 * t['share'], 0)}% of |attribution| "
+            f"falls on alert atoms, which make up {_f(100 * t['frac'], 0)}% of their atoms "
+            f"(enrichment {_f(t['enrichment'])}×)"
+        )
+        ref = g.loc["permuted"] if "permuted" in g.index else None
+        if ref is not None:
+            text += (
+                f"; the shuffled-label model puts {_f(100 * ref['share'], 0)}% there "
+                f"(enrichment {_f(ref['enrichment'])}×)"
+            )
+        text += "."
+        weak = t["enrichment"] <= th.enrichment or (
+            ref is not None and t["enrichment"] <= ref["enrichment"]
+        )
+        if weak:
+            text += " Its attributions do not favour known toxicophores."
+            flags.append(
+                f"Attribution: {model} ({split}, seed {seed}) puts no more attribution on alert "
+                f"atoms than chance (enrichment {_f(t['enrichment'])}×"
+                + (f" vs {_f(ref['enrichment'])}× shuffled" if ref is not None else "")
+                + ")."
+            )
+        lines.append(text)
+    return lines, flags
+
+
+def permuted_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list[str]]:
+    lines, flags = [], []
+    if table.empty:
+        return ["No shuffled-label model was trained."], flags
+    mean = table[table["task"] == "mean"]
+    for r in mean.sort_values(["model", "split", "seed"]).itertuples():
+        text = (
+            f"- **{r.model}** ({r.split} split, seed {r.seed}): trained on shuffled labels, test "
+            f"ROC-AUC {_f(r.roc_auc)} [95% CI {_f(r.ci_low)}, {_f(r.ci_high)}] (task mean; the "
+            f"real model {_f(r.trained_auc)}; {r.epochs} epochs)."
+        )
+        if r.flagged:
+            text += (
+                f" Above {th.leak} with a CI above 0.5: the evaluation may leak test labels, or "
+                "the untrained architecture already ranks molecules by a trait the labels follow "
+                "(size, ring count: compare the trivial baseline)."
+            )
+            flags.append(
+                f"Leakage check: {r.model} ({r.split}, seed {r.seed}) trained on shuffled labels "
+                f"scores test AUC {_f(r.roc_auc)} [{_f(r.ci_low)}, {_f(r.ci_high)}] > {th.leak}."
+            )
+        lines.append(text)
+    per_task = table[(table["task"] != "mean") & table["flagged"]].sort_values(
+        "roc_auc", ascending=False
+    )
+    if len(per_task):
+        worst = ", ".join(f"{r.model}/{r.split} on {r.task} ({_f(r.roc_auc)})"
+                          for r in per_task.head(5).itertuples())  # fmt: skip
+        lines.append(
+            f"{len(per_task)} single-task AUCs of shuffled-label models exceed {th.leak} with a "
+            f"CI above 0.5 (highest: {worst}). A single task can do this when the untrained "
+            "model's output follows molecule size or shape and the task does too; only a high "
+            "task mean points to leakage."
+        )
+    if len(mean):
+        lines.append(
+            f"Over all shuffled-label models the task-mean AUC is {_f(mean['roc_auc'].mean())} "
+            f"(range {_f(mean['roc_auc'].min())}–{_f(mean['roc_auc'].max())})."
+        )
+    return lines, flags
+
+
+def findings_markdown(
+    dataset: str,
+    similarity: pd.DataFrame,
+    trivial: pd.DataFrame,
+    counterions: pd.DataFrame,
+    attribution: pd.DataFrame,
+    permuted: pd.DataFrame,
+    thresholds: Thresholds | None = None,
+) -> str:
+    """The text of findings.md: a list of flags, then one section per check."""
+    th = thresholds or Thresholds()
+    sections = [
+        ("Analog bias", analog_section(similarity, th)),
+        ("Trivial-feature baselines", trivial_section(trivial, th)),
+        ("Counter-ion and salt sensitivity", counterion_section(counterions, th)),
+        ("Attribution sanity", attribution_section(attribution, th)),
+        ("Randomized-label control", permuted_section(permuted, th)),
+    ]
+    flags = [f for _, (_, fl) in sections for f in fl]
+    out = [f"# Shortcut audit: {dataset}", ""]
+    out += ["## Flags", ""]
+    out += [f"- {f}" for f in flags] if flags else ["No model or task looks shortcut-driven."]
+    for title, (lines, _) in sections:
+        out += ["", f"## {title}", "", *lines]
+    return "\n".join(out) + "\n"
