@@ -270,7 +270,7 @@ def _untimed(value):
         return {
             k: _untimed(v)
             for k, v in value.items()
-            if not re.search(r"seconds?$|per_second|time|elapsed", k)
+            if not re.search(r"seconds|per_second|time|elapsed", k)
         }
     if isinstance(value, list):
         return [_untimed(v) for v in value]
