@@ -44,8 +44,22 @@ def find_model_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return unique
 
 
-def member_features(loaded: LoadedModel, smiles: Sequence[str]):
-    """Features of ``smiles`` for one model, built from the specs saved with it."""
+def _vector_features(featurizer, smiles: Sequence[str], mols: Sequence | None) -> np.ndarray:
+    """float32 (n, n_features); from already parsed ``mols`` when the featurizer takes
+    molecules (``mol_features``), which saves parsing each SMILES once more."""
+    if mols is None or not hasattr(featurizer, "mol_features") or any(m is None for m in mols):
+        return np.asarray(featurizer(list(smiles)), dtype=np.float32)
+    out = np.empty((len(mols), featurizer.n_features), dtype=np.float32)
+    for i, mol in enumerate(mols):
+        out[i] = featurizer.mol_features(mol)
+    return out
+
+
+def member_features(loaded: LoadedModel, smiles: Sequence[str], mols: Sequence | None = None):
+    """Features of ``smiles`` for one model, built from the specs saved with it.
+
+    ``mols``: optional RDKit molecules parsed from ``smiles`` (``Chem.MolFromSmiles``, as the
+    featurizers do), reused by vector featurizers instead of parsing again."""
     from molprobe.chem.featurize import DescriptorScaler, make_featurizer
 
     meta = loaded.meta
@@ -54,7 +68,7 @@ def member_features(loaded: LoadedModel, smiles: Sequence[str]):
     if kind == "vector":
         blocks = []
         for spec in specs:
-            X = np.asarray(make_featurizer(spec)(list(smiles)), dtype=np.float32)
+            X = _vector_features(make_featurizer(spec), smiles, mols)
             if spec.get("name") == "descriptors":
                 if meta.descriptor_scaler is None:
                     raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
@@ -86,8 +100,10 @@ class ModelEnsemble:
     domain: DomainModel
     batch_size: int = 512
 
-    def predict(self, smiles: Sequence[str]) -> np.ndarray:
-        """float32 (n_members, n_molecules, n_tasks): probabilities or values in task units."""
+    def predict(self, smiles: Sequence[str], mols: Sequence | None = None) -> np.ndarray:
+        """float32 (n_members, n_molecules, n_tasks): probabilities or values in task units.
+
+        ``mols``: optional molecules parsed from ``smiles``, reused for featurization."""
         from molprobe.training.loop import predict
         from molprobe.training.losses import TargetScaler
 
@@ -99,7 +115,7 @@ class ModelEnsemble:
                 sort_keys=True,
             )
             if key not in cache:
-                cache[key] = member_features(member, smiles)
+                cache[key] = member_features(member, smiles, mols)
             feats = cache[key]
             scaler = (
                 TargetScaler.from_dict(member.meta.target_scaler)
