@@ -11,7 +11,7 @@ MOLPROBE_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export MOLPROBE_MIRROR
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
 
-.PHONY: install run report test test-fast test-cluster lint format bench dry-run clean
+.PHONY: install run report test test-fast test-cluster lint format bench bench-train dry-run clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,8 +49,13 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: install  ## speed benchmarks (ratios measured in one run)
+bench: install  ## speed benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python benchmarks/bench_featurize.py
+	$(BIN)/python benchmarks/bench_concepts.py
+	$(BIN)/python benchmarks/bench_screen.py
+
+bench-train: install  ## accuracy and seconds/epoch of every model family on Tox21 (long)
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:
 	rm -rf results .snakemake
