@@ -177,3 +177,26 @@ def test_missing_models_is_one_clear_error(tmp_path, capsys):
         == 2
     )
     assert "no trained models" in capsys.readouterr().err
+
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+# files that cannot be screened as a whole: one clear line naming the file, exit code 2
+FATAL = {"no_smiles_column.csv", "truncated.csv.gz", "wrong_delimiter.csv"}
+
+
+@pytest.mark.parametrize("path", sorted(BAD.iterdir()), ids=lambda p: p.name)
+def test_bad_input_corpus_is_screened_or_refused_clearly(models, tmp_path, capsys, path):
+    out = tmp_path / "hits.parquet"
+    rc = main(["screen", "--models", str(models), "--input", str(path), "--output", str(out), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    if path.name in FATAL:
+        assert rc == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and path.name in lines[0] and "Traceback" not in err
+        assert not out.exists()
+        return
+    assert rc == 0, err
+    hits = pd.read_parquet(out)
+    rejected = pd.read_csv(tmp_path / "hits.rejected.csv", keep_default_na=False)
+    rows = sorted(hits["row"].tolist() + rejected["row"].tolist())
+    assert rows == list(range(len(rows)))  # every row read is accounted for, once
