@@ -12,9 +12,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from molprobe.chem.io import atomic_path
 from molprobe.errors import InputError, MolprobeError
 
 log = logging.getLogger(__name__)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Atomic Parquet write (temp file + rename)."""
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
 
 
 def register(sub) -> None:
@@ -213,18 +220,18 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     trained = allp[allp["init"] == "trained"]
     random = allp[allp["init"] == "random"]
     table_out = pd.concat([add_random_baseline(trained, random), random], ignore_index=True)
-    table_out.to_parquet(out / "probes.parquet", index=False)
+    _write_parquet(table_out, out / "probes.parquet")
     neu = pd.concat(neurons, ignore_index=True)
-    neu.to_parquet(out / "neurons.parquet", index=False)
+    _write_parquet(neu, out / "neurons.parquet")
     lk = pd.concat(links, ignore_index=True)
-    lk.to_parquet(out / "task_concepts.parquet", index=False)
+    _write_parquet(lk, out / "task_concepts.parquet")
     if nodes:
-        pd.concat(nodes, ignore_index=True).to_parquet(out / "nodes.parquet", index=False)
+        _write_parquet(pd.concat(nodes, ignore_index=True), out / "nodes.parquet")
     plot_heatmap(table_out, out / "heatmap.png", "gain")
     plot_level_curves(table_out, out / "curves.png")
     if examples:
         ex = pd.concat(examples, ignore_index=True)
-        ex.to_parquet(out / "detectors.parquet", index=False)
+        _write_parquet(ex, out / "detectors.parquet")
         best = neu[(neu["init"] == "trained")].sort_values("best_auc", ascending=False)
         for r in best.drop_duplicates("concept").head(6).itertuples():
             e = ex[(ex["concept"] == r.concept) & (ex["layer"] == r.layer)]
@@ -241,6 +248,7 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
             draw_detector(
                 e["smiles"].tolist(), atoms, legends, out / "detectors" / f"{r.layer}_{safe}.png"
             )
-    (out / "verdict.md").write_text(verdict_markdown(table_out, neu, lk, alerts=alerts))
+    with atomic_path(out / "verdict.md") as tmp:  # last: its presence marks a finished probe
+        tmp.write_text(verdict_markdown(table_out, neu, lk, alerts=alerts))
     print(f"probed {len(args.model_dirs)} model(s) -> {out}")
     return 0

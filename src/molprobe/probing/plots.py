@@ -7,6 +7,8 @@ import os
 
 import matplotlib
 
+from molprobe.chem.io import atomic_path
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -39,7 +41,8 @@ def plot_heatmap(probes: pd.DataFrame, path: str | os.PathLike, measure: str = "
         ax.set_ylabel("layer (input first)")
     fig.colorbar(im, ax=axes[0].tolist(), label=f"mean {measure}")
     fig.suptitle(f"Probe {measure} per layer and concept level")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -81,7 +84,8 @@ def plot_level_curves(
                 ax.legend(fontsize=7)
     fig.suptitle("Concept levels across layers")
     fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
