@@ -210,3 +210,290 @@ def derived_report_stages():
     if (config.get("screen") or {}).get("libraries"):
         stages.append("screen")
     return stages
+
+
+# ---------------------------------------------------------------- helpers of train.smk
+
+def train_inputs(wildcards):
+    model = model_entry(wildcards.model)
+    return {
+        "molecules": f"results/{wildcards.dataset}/data/molecules.parquet",
+        "split": f"results/{wildcards.dataset}/splits/{wildcards.split}/seed{wildcards.seed}.json",
+        "features": [
+            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}" for f in model["features"]
+        ],
+        "summary": f"results/{wildcards.dataset}/data/standardize.json",
+    }
+
+
+# ---------------------------------------------------------------- helpers of dynamics.smk
+
+def dynamics_dataset():
+    return (config.get("dynamics") or {}).get("dataset") or config["run_datasets"][0]
+
+
+def dynamics_enabled():
+    return bool((config.get("dynamics") or {}).get("enabled", True))
+
+
+def _cli_flags(section, mapping):
+    """--flag value(s) for the keys of config `dynamics: <section>:` that are set."""
+    cfg = (config.get("dynamics") or {}).get(section) or {}
+    flags = []
+    for key, flag in mapping.items():
+        if key in cfg and cfg[key] is not None:
+            value = cfg[key]
+            flags += [flag] + ([str(v) for v in value] if isinstance(value, list) else [str(value)])
+    return shlex.join(flags)
+
+
+def dynamics_targets():
+    if not dynamics_enabled():
+        return []
+    return [
+        "results/dynamics/gradients.parquet",
+        "results/dynamics/lstm_credit.parquet",
+        "results/dynamics/lstm_credit_summary.csv",
+    ]
+
+
+# ---------------------------------------------------------------- helpers of probe.smk
+
+def probe_settings():
+    p = dict(config.get("probe") or {})
+    p.setdefault("models", [])
+    p.setdefault("split", "random")
+    p.setdefault("part", "test")
+    p.setdefault("n_random", 3)
+    p.setdefault("outer", 5)
+    p.setdefault("max_dim", 256)
+    p.setdefault("node_max_atoms", 4000)
+    return p
+
+
+def probe_model_dirs(wildcards):
+    split = probe_settings()["split"]
+    _, seeds, _ = split_settings()
+    return [
+        f"results/{wildcards.dataset}/models/{wildcards.model}/{split}/seed{s}/meta.json"
+        for s in seeds
+    ]
+
+
+def probe_splits(wildcards):
+    split = probe_settings()["split"]
+    _, seeds, _ = split_settings()
+    return [f"results/{wildcards.dataset}/splits/{split}/seed{s}.json" for s in seeds]
+
+
+def probe_targets():
+    models = probe_settings()["models"]
+    return [
+        f"results/{ds}/probes/{m}/verdict.md" for ds in config["run_datasets"] for m in models
+    ]
+
+
+# ---------------------------------------------------------------- helpers of screen.smk
+
+def screen_settings():
+    s = dict(config.get("screen") or {})
+    s.setdefault("libraries", [])
+    s.setdefault("models", ["snn", "gine", "rf"])
+    s.setdefault("split", "random")
+    s.setdefault("chunk_size", 20000)
+    s.setdefault("top", 100)
+    s.setdefault("ad_threshold", 0.35)
+    return s
+
+
+def screen_libraries():
+    return list(screen_settings()["libraries"])
+
+
+def library_source(wildcards):
+    """A registry dataset is fetched like any dataset; anything else is a path."""
+    lib = wildcards.library
+    if lib in (config.get("datasets") or {}):
+        return f"data/raw/{lib}.csv.gz"
+    raise ValueError(f"screen library {lib!r} is not in the `datasets:` registry")
+
+
+def screen_model_metas(wildcards):
+    s = screen_settings()
+    _, seeds, _ = split_settings()
+    return [
+        f"results/{wildcards.dataset}/models/{m}/{s['split']}/seed{seed}/meta.json"
+        for m in s["models"]
+        for seed in seeds
+    ]
+
+
+def screened_chunks(wildcards):
+    outdir = checkpoints.library_chunks.get(library=wildcards.library).output.chunks
+    ids = glob_wildcards(os.path.join(outdir, "chunk-{chunk}.csv.gz")).chunk
+    return [
+        f"results/{wildcards.dataset}/screen/{wildcards.library}/chunks/hits-{i}.parquet"
+        for i in sorted(ids)
+    ]
+
+
+def screen_targets():
+    return [
+        f"results/{ds}/screen/{lib}/hits.parquet"
+        for ds in config["run_datasets"]
+        for lib in screen_libraries()
+    ]
+
+
+# ---------------------------------------------------------------- helpers of shortcuts.smk
+
+def shortcut_settings():
+    s = dict(config.get("shortcuts") or {})
+    s.setdefault("enabled", True)
+    s.setdefault("models", train_models())
+    s.setdefault("top", 50)
+    s.setdefault("permuted", {})
+    s["permuted"] = {"epochs": 3, "trees": 20, **(s["permuted"] or {})}
+    s.setdefault("counterion_molecules", 200)
+    s.setdefault("trivial_model", "hgb")
+    s.setdefault("margin", 0.05)
+    return s
+
+
+def shortcut_inputs(wildcards):
+    s = shortcut_settings()
+    methods, seeds, _ = split_settings()
+    ds = wildcards.dataset
+    files = [
+        f"results/{ds}/data/molecules.parquet",
+        f"results/{ds}/data/standardize.json",
+        f"results/{ds}/features/ecfp.npz",
+    ]
+    files += [f"results/{ds}/splits/{m}/seed{seed}.json" for m in methods for seed in seeds]
+    for model in s["models"]:
+        files += [
+            f"results/{ds}/features/{FEATURE_FILES[f]}" for f in model_entry(model)["features"]
+        ]
+        files += [
+            f"results/{ds}/models/{model}/{m}/seed{seed}/{name}"
+            for m in methods
+            for seed in seeds
+            for name in ("meta.json", "metrics.json", "predictions.parquet")
+        ]
+    return sorted(set(files))
+
+
+def _shortcut_item(name, caption, figure):
+    return report(
+        f"results/{{dataset}}/shortcuts/{name}.png",
+        caption=f"../report/shortcuts_{caption}.rst",
+        category="6. Shortcut audit",
+        subcategory="{dataset}",
+        labels={"figure": figure},
+    )
+
+
+def shortcut_targets():
+    if not shortcut_settings()["enabled"] or not shortcut_settings()["models"]:
+        return []
+    return [f"results/{ds}/shortcuts/findings.md" for ds in config["run_datasets"]]
+
+
+# ---------------------------------------------------------------- helpers of report.smk
+
+import os
+
+
+REPORT = f"{RESULTS}/report"
+
+
+REPORT_STAGES = ("data", "models", "probes", "dynamics", "screen")
+
+
+CATEGORY = {
+    "summary": "0. Summary",
+    "data": "1. Data",
+    "models": "2. Models",
+    "probes": "3. Probes",
+    "dynamics": "4. Dynamics and LSTM",
+    "screen": "5. Screening",
+
+
+}
+
+
+def report_settings():
+    """The `report:` config section with defaults filled in."""
+    r = dict(config.get("report") or {})
+    r.setdefault("stages", derived_report_stages())
+    r.setdefault("n_examples", 12)
+    r.setdefault("probe_models", probe_settings()["models"])  # results/{ds}/probes/{model}/
+    r.setdefault("libraries", screen_libraries())  # results/{ds}/screen/{library}/
+    r.setdefault(  # depth-experiment table, path template with {dataset}
+        "depth_table", f"{RESULTS}/{{dataset}}/depth/depth.csv" if depth_settings()[0] else None
+    )
+    r.setdefault("n_hits", 24)
+    unknown = sorted(set(r["stages"]) - set(REPORT_STAGES))
+    if unknown:
+        raise ValueError(f"report: stages: unknown stage(s) {unknown}; known: {list(REPORT_STAGES)}")
+    return r
+
+
+def report_enabled(stage):
+    return stage in report_settings()["stages"]
+
+
+def _labels(**fixed):
+    """labels= for report(): the fixed labels plus every wildcard of the job."""
+    return lambda wc: {**{k: str(v) for k, v in wc.items()}, **fixed}
+
+
+def _item(path, caption, stage, subcategory, **labels):
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=CATEGORY[stage],
+        subcategory=subcategory,
+        labels=_labels(**labels),
+    )
+
+
+def report_split_files(wildcards):
+    methods, seeds, _ = split_settings()
+    return [
+        f"{RESULTS}/{wildcards.dataset}/splits/{m}/seed{s}.json" for m in methods for s in seeds
+    ]
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+def report_headlines():
+    """headline.json of every enabled stage (they also pull in all the stage's figures)."""
+    r = report_settings()
+    files = []
+    for ds in config["run_datasets"]:
+        if report_enabled("data"):
+            files.append(f"{REPORT}/{ds}/data/headline.json")
+        if report_enabled("models"):
+            files.append(f"{REPORT}/{ds}/models/headline.json")
+        if report_enabled("probes"):
+            files += [f"{REPORT}/{ds}/probes/{m}/headline.json" for m in r["probe_models"]]
+        if report_enabled("screen"):
+            files += [f"{REPORT}/{ds}/screen/{lib}/headline.json" for lib in r["libraries"]]
+    if report_enabled("dynamics"):
+        files.append(f"{REPORT}/dynamics/headline.json")
+    return files
+
+
+def report_extra_figures():
+    """Figures written by rules without a headline (the depth experiment)."""
+    r = report_settings()
+    if report_enabled("models") and r["depth_table"]:
+        return [f"{REPORT}/{ds}/models/depth.png" for ds in config["run_datasets"]]
+    return []
+
+
+def report_targets():
+    """Every report figure and table of the enabled stages (for `rule all`)."""
+    return report_headlines() + report_extra_figures() + [f"{REPORT}/summary.html"]

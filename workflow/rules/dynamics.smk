@@ -2,25 +2,6 @@
 # assignment, measured on the first configured dataset.
 
 
-def dynamics_dataset():
-    return (config.get("dynamics") or {}).get("dataset") or config["run_datasets"][0]
-
-
-def dynamics_enabled():
-    return bool((config.get("dynamics") or {}).get("enabled", True))
-
-
-def _cli_flags(section, mapping):
-    """--flag value(s) for the keys of config `dynamics: <section>:` that are set."""
-    cfg = (config.get("dynamics") or {}).get(section) or {}
-    flags = []
-    for key, flag in mapping.items():
-        if key in cfg and cfg[key] is not None:
-            value = cfg[key]
-            flags += [flag] + ([str(v) for v in value] if isinstance(value, list) else [str(value)])
-    return shlex.join(flags)
-
-
 rule dynamics_gradients:
     input:
         molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
@@ -32,6 +13,7 @@ rule dynamics_gradients:
         ratio="results/dynamics/plots/gradient_ratio.png",
         jacobian_plot="results/dynamics/plots/jacobian.png",
     params:
+        device=config.get("device", "auto"),
         plots=subpath(output.profile, parent=True),
         flags=lambda wc: _cli_flags(
             "gradients",
@@ -51,7 +33,7 @@ rule dynamics_gradients:
     threads: 2
     shell:
         "molprobe gradients --molecules {input.molecules:q} --features {input.features:q}"
-        " {params.flags} --device {config[device]} --threads {threads}"
+        " {params.flags} --device {params.device} --threads {threads}"
         " --output {output.gradients:q} --jacobian {output.jacobian:q}"
         " --plots-dir {params.plots:q} > {log:q} 2>&1"
 
@@ -67,6 +49,7 @@ rule lstm_credit:
         spread="results/dynamics/plots/prediction_spread.png",
         through_time_plot="results/dynamics/plots/through_time.png",
     params:
+        device=config.get("device", "auto"),
         plots=subpath(output.position, parent=True),
         flags=lambda wc: _cli_flags(
             "lstm_credit",
@@ -87,16 +70,6 @@ rule lstm_credit:
     threads: 2
     shell:
         "molprobe lstm-credit --molecules {input.molecules:q} {params.flags}"
-        " --device {config[device]} --threads {threads}"
+        " --device {params.device} --threads {threads}"
         " --output {output.credit:q} --through-time {output.through_time:q}"
         " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
-
-
-def dynamics_targets():
-    if not dynamics_enabled():
-        return []
-    return [
-        "results/dynamics/gradients.parquet",
-        "results/dynamics/lstm_credit.parquet",
-        "results/dynamics/lstm_credit_summary.csv",
-    ]

@@ -2,33 +2,6 @@
 # model family (all seeds of one split) against them, with random-init and permuted controls.
 
 
-def probe_settings():
-    p = dict(config.get("probe") or {})
-    p.setdefault("models", [])
-    p.setdefault("split", "random")
-    p.setdefault("part", "test")
-    p.setdefault("n_random", 3)
-    p.setdefault("outer", 5)
-    p.setdefault("max_dim", 256)
-    p.setdefault("node_max_atoms", 4000)
-    return p
-
-
-def probe_model_dirs(wildcards):
-    split = probe_settings()["split"]
-    _, seeds, _ = split_settings()
-    return [
-        f"results/{wildcards.dataset}/models/{wildcards.model}/{split}/seed{s}/meta.json"
-        for s in seeds
-    ]
-
-
-def probe_splits(wildcards):
-    split = probe_settings()["split"]
-    _, seeds, _ = split_settings()
-    return [f"results/{wildcards.dataset}/splits/{split}/seed{s}.json" for s in seeds]
-
-
 rule concepts:
     input:
         "results/{dataset}/data/molecules.parquet",
@@ -65,6 +38,7 @@ rule probe:
     wildcard_constraints:
         model=r"snn|fnn_bn|gine|attentivefp|lstm",
     params:
+        device=config.get("device", "auto"),
         outdir=subpath(output.probes, parent=True),
         dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.metas),
         features=lambda wc, input: " ".join(f"--features {f}" for f in input.features),
@@ -80,12 +54,5 @@ rule probe:
     shell:
         "molprobe probe --model-dirs {params.dirs} --molecules {input.molecules:q}"
         " {params.features} --concepts {params.concepts:q} --splits {input.splits}"
-        " {params.settings} --device {config[device]} --threads {threads}"
+        " {params.settings} --device {params.device} --threads {threads}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
-
-
-def probe_targets():
-    models = probe_settings()["models"]
-    return [
-        f"results/{ds}/probes/{m}/verdict.md" for ds in config["run_datasets"] for m in models
-    ]

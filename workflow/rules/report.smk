@@ -6,65 +6,6 @@
 # (config `report: stages:`, default [data]); a stage is enabled once its rules exist.
 # `rule report_figures` builds all of them: `snakemake report_figures`.
 
-import os
-
-REPORT = f"{RESULTS}/report"
-REPORT_STAGES = ("data", "models", "probes", "dynamics", "screen")
-CATEGORY = {
-    "summary": "0. Summary",
-    "data": "1. Data",
-    "models": "2. Models",
-    "probes": "3. Probes",
-    "dynamics": "4. Dynamics and LSTM",
-    "screen": "5. Screening",
-}
-
-
-def report_settings():
-    """The `report:` config section with defaults filled in."""
-    r = dict(config.get("report") or {})
-    r.setdefault("stages", derived_report_stages())
-    r.setdefault("n_examples", 12)
-    r.setdefault("probe_models", probe_settings()["models"])  # results/{ds}/probes/{model}/
-    r.setdefault("libraries", screen_libraries())  # results/{ds}/screen/{library}/
-    r.setdefault(  # depth-experiment table, path template with {dataset}
-        "depth_table", f"{RESULTS}/{{dataset}}/depth/depth.csv" if depth_settings()[0] else None
-    )
-    r.setdefault("n_hits", 24)
-    unknown = sorted(set(r["stages"]) - set(REPORT_STAGES))
-    if unknown:
-        raise ValueError(f"report: stages: unknown stage(s) {unknown}; known: {list(REPORT_STAGES)}")
-    return r
-
-
-def report_enabled(stage):
-    return stage in report_settings()["stages"]
-
-
-def _labels(**fixed):
-    """labels= for report(): the fixed labels plus every wildcard of the job."""
-    return lambda wc: {**{k: str(v) for k, v in wc.items()}, **fixed}
-
-
-def _item(path, caption, stage, subcategory, **labels):
-    return report(
-        path,
-        caption=f"../report/{caption}.rst",
-        category=CATEGORY[stage],
-        subcategory=subcategory,
-        labels=_labels(**labels),
-    )
-
-
-def report_split_files(wildcards):
-    methods, seeds, _ = split_settings()
-    return [
-        f"{RESULTS}/{wildcards.dataset}/splits/{m}/seed{s}.json" for m in methods for s in seeds
-    ]
-
-
-# ---------------------------------------------------------------------------------- data
-
 
 rule report_data:
     input:
@@ -177,7 +118,7 @@ rule report_dynamics:
         through_time=_item(f"{REPORT}/dynamics/through_time.png", "dynamics_through_time", "dynamics", "gradients through time", figure="gradient norm against distance from the end of the SMILES"),
         headline=f"{REPORT}/dynamics/headline.json",
     params:
-        outdir=f"{REPORT}/dynamics",
+        outdir=lambda wc, output: os.path.dirname(output.gradients),
     log:
         f"{RESULTS}/logs/report_dynamics.log",
     threads: 1
@@ -213,32 +154,6 @@ rule report_screen:
 # ------------------------------------------------------------------------------- summary
 
 
-def report_headlines():
-    """headline.json of every enabled stage (they also pull in all the stage's figures)."""
-    r = report_settings()
-    files = []
-    for ds in config["run_datasets"]:
-        if report_enabled("data"):
-            files.append(f"{REPORT}/{ds}/data/headline.json")
-        if report_enabled("models"):
-            files.append(f"{REPORT}/{ds}/models/headline.json")
-        if report_enabled("probes"):
-            files += [f"{REPORT}/{ds}/probes/{m}/headline.json" for m in r["probe_models"]]
-        if report_enabled("screen"):
-            files += [f"{REPORT}/{ds}/screen/{lib}/headline.json" for lib in r["libraries"]]
-    if report_enabled("dynamics"):
-        files.append(f"{REPORT}/dynamics/headline.json")
-    return files
-
-
-def report_extra_figures():
-    """Figures written by rules without a headline (the depth experiment)."""
-    r = report_settings()
-    if report_enabled("models") and r["depth_table"]:
-        return [f"{REPORT}/{ds}/models/depth.png" for ds in config["run_datasets"]]
-    return []
-
-
 rule report_summary:
     input:
         headlines=report_headlines(),
@@ -256,11 +171,6 @@ rule report_summary:
     shell:
         "molprobe report summary --headlines {input.headlines:q} --rst {output.rst:q}"
         " --html {output.html:q} > {log:q} 2>&1"
-
-
-def report_targets():
-    """Every report figure and table of the enabled stages (for `rule all`)."""
-    return report_headlines() + report_extra_figures() + [f"{REPORT}/summary.html"]
 
 
 rule report_figures:

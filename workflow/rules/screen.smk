@@ -3,39 +3,6 @@
 # missing chunks), gather the parts into a ranked table, a top-N CSV and an SDF.
 
 
-def screen_settings():
-    s = dict(config.get("screen") or {})
-    s.setdefault("libraries", [])
-    s.setdefault("models", ["snn", "gine", "rf"])
-    s.setdefault("split", "random")
-    s.setdefault("chunk_size", 20000)
-    s.setdefault("top", 100)
-    s.setdefault("ad_threshold", 0.35)
-    return s
-
-
-def screen_libraries():
-    return list(screen_settings()["libraries"])
-
-
-def library_source(wildcards):
-    """A registry dataset is fetched like any dataset; anything else is a path."""
-    lib = wildcards.library
-    if lib in (config.get("datasets") or {}):
-        return f"data/raw/{lib}.csv.gz"
-    raise ValueError(f"screen library {lib!r} is not in the `datasets:` registry")
-
-
-def screen_model_metas(wildcards):
-    s = screen_settings()
-    _, seeds, _ = split_settings()
-    return [
-        f"results/{wildcards.dataset}/models/{m}/{s['split']}/seed{seed}/meta.json"
-        for m in s["models"]
-        for seed in seeds
-    ]
-
-
 checkpoint library_chunks:
     input:
         library_source,
@@ -75,15 +42,6 @@ rule screen_chunk:
         " --smiles-column {params.smiles:q} --ad-threshold {params.ad} > {log:q} 2>&1"
 
 
-def screened_chunks(wildcards):
-    outdir = checkpoints.library_chunks.get(library=wildcards.library).output.chunks
-    ids = glob_wildcards(os.path.join(outdir, "chunk-{chunk}.csv.gz")).chunk
-    return [
-        f"results/{wildcards.dataset}/screen/{wildcards.library}/chunks/hits-{i}.parquet"
-        for i in sorted(ids)
-    ]
-
-
 rule screen_gather:
     input:
         screened_chunks,
@@ -100,11 +58,3 @@ rule screen_gather:
     shell:
         "molprobe gather-hits {input:q} --output {output.hits:q} --top {params.top}"
         " > {log:q} 2>&1"
-
-
-def screen_targets():
-    return [
-        f"results/{ds}/screen/{lib}/hits.parquet"
-        for ds in config["run_datasets"]
-        for lib in screen_libraries()
-    ]

@@ -1,18 +1,6 @@
 # Train every configured model family on every split and seed; compare; depth experiment.
 
 
-def train_inputs(wildcards):
-    model = model_entry(wildcards.model)
-    return {
-        "molecules": f"results/{wildcards.dataset}/data/molecules.parquet",
-        "split": f"results/{wildcards.dataset}/splits/{wildcards.split}/seed{wildcards.seed}.json",
-        "features": [
-            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}" for f in model["features"]
-        ],
-        "summary": f"results/{wildcards.dataset}/data/standardize.json",
-    }
-
-
 rule train:
     input:
         unpack(train_inputs),
@@ -22,6 +10,7 @@ rule train:
         predictions="results/{dataset}/models/{model}/{split}/seed{seed}/predictions.parquet",
         history="results/{dataset}/models/{model}/{split}/seed{seed}/history.csv",
     params:
+        device=config.get("device", "auto"),
         outdir=subpath(output.meta, parent=True),
         flags=train_flags,
     log:
@@ -33,7 +22,7 @@ rule train:
         "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
         " --split {input.split:q} {params.flags}"
         " --standardize-summary {input.summary:q}"
-        " --seed {wildcards.seed} --threads {threads} --device {config[device]}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
@@ -53,6 +42,7 @@ rule train_depth:
         model=r"snn|fnn_bn",
         depth=r"\d+",
     params:
+        device=config.get("device", "auto"),
         outdir=subpath(output.meta, parent=True),
         flags=depth_flags,
     log:
@@ -62,7 +52,7 @@ rule train_depth:
         "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
         " --split {input.split:q} {params.flags}"
         " --standardize-summary {input.summary:q}"
-        " --seed {wildcards.seed} --threads {threads} --device {config[device]}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --name {wildcards.model}_d{wildcards.depth}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
 
