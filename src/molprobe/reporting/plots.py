@@ -445,25 +445,34 @@ def plot_probe_curves(probes: pd.DataFrame, value: str = "auc", title: str = "")
 # ----------------------------------------------------------------------------- dynamics stage
 
 
+def arch_colour(arch: str) -> str:
+    """Colour of an architecture of the dynamics experiments (sigmoid, ..., lstm, rnn)."""
+    from molprobe.dynamics.plots import ARCH_COLORS
+
+    return ARCH_COLORS.get(arch, model_colour(arch))
+
+
 def plot_gradient_norms(gradients: pd.DataFrame, column: str = "grad_norm_weight") -> Figure:
     """Gradient norm per layer (log scale) for each architecture and depth, at the first
     and last recorded training step; vanishing gradients show as lines falling towards the
     input layers.
 
-    gradients: columns arch, depth, layer (0 = input side), step, grad_norm_weight."""
+    gradients: columns arch, depth, layer (1 = nearest the input), step, grad_norm_weight."""
     _require(gradients, ["arch", "depth", "layer", "step", column], "gradient-norm plot")
     steps = sorted(gradients["step"].unique())
     shown = [steps[0], steps[-1]] if len(steps) > 1 else steps
     fig, axes = _figure(5.5 * len(shown), 4.2, ncols=len(shown))
     for ax, step in zip(axes, shown, strict=True):
         d = gradients[gradients["step"] == step]
-        for k, ((arch, depth), g) in enumerate(d.groupby(["arch", "depth"], sort=True)):
+        depths = sorted(d["depth"].unique())
+        for (arch, depth), g in d.groupby(["arch", "depth"], sort=True):
             g = g.groupby("layer")[column].mean()
-            ax.plot(g.index, g.to_numpy(), marker=".", color=model_colour(str(arch)),
-                    ls=["-", "--", ":", "-."][k % 4], label=f"{arch}, {depth} layers")  # fmt: skip
+            style = ["-", "--", ":", "-."][depths.index(depth) % 4]  # line style = depth
+            ax.plot(g.index, g.to_numpy(), marker=".", color=arch_colour(str(arch)),
+                    ls=style, label=f"{arch}, {depth} layers")  # fmt: skip
         ax.set_yscale("log")
         ax.set(
-            xlabel="layer (0 = input side)",
+            xlabel="layer (1 = nearest the input)",
             ylabel="gradient norm ‖∂loss/∂W‖ (log scale)",
             title=f"step {step}",
         )
@@ -485,7 +494,7 @@ def plot_gradient_through_time(through_time: pd.DataFrame, column: str = "grad_n
             ["median", lambda x: x.quantile(0.25), lambda x: x.quantile(0.75)]
         )
         g.columns = ["median", "q25", "q75"]
-        c = model_colour(str(arch))
+        c = arch_colour(str(arch))
         ax.plot(g.index, g["median"], color=c, label=str(arch))
         ax.fill_between(g.index, g["q25"], g["q75"], color=c, alpha=0.15)
     ax.set_yscale("log")
