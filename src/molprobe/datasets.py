@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from molprobe.chem.io import atomic_path
 from molprobe.errors import MolprobeError
 
 MIRROR_ENV = "MOLPROBE_MIRROR"
@@ -100,7 +101,6 @@ def fetch_dataset(
     (gzip CSV), written atomically. ``max_rows`` keeps only the first N data rows
     (small test configurations)."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     local = mirror_file(spec.name, mirror)
     if local is not None:
         raw, source, location, rename = local.read_bytes(), "mirror", str(local), {}
@@ -118,8 +118,7 @@ def fetch_dataset(
                 f"cannot download dataset {spec.name!r} from {spec.url}: {err}; {hint}"
             ) from err
         source, location, rename = "url", spec.url, spec.rename
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(dest) as tmp:
         if not rename and max_rows is None:
             if raw[:2] == b"\x1f\x8b":
                 tmp.write_bytes(raw)
@@ -129,8 +128,4 @@ def fetch_dataset(
             n_rows = sum(1 for _ in csv.reader(_open_text(raw))) - 1
         else:
             n_rows = _write_subset(raw, tmp, rename, max_rows)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return FetchResult(source=source, location=location, n_rows=max(n_rows, 0))

@@ -39,6 +39,7 @@ from rdkit import Chem, RDConfig, RDLogger
 
 from molprobe.chem.alerts import ALERTS, alert_matches
 from molprobe.errors import MolprobeError
+from molprobe.fileio import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -392,17 +393,17 @@ class ConceptTable:
         mols = pd.DataFrame(self.values, columns=self.concepts)
         mols.insert(0, "n_atoms", np.diff(self.atom_ptr))
         mols.insert(0, "smiles", self.smiles)
-        _write_parquet(mols, d / "molecules.parquet")
-        _write_parquet(self.meta, d / "meta.parquet")
+        write_parquet(mols, d / "molecules.parquet")
+        write_parquet(self.meta, d / "meta.parquet")
         counts = pd.DataFrame(self.counts, columns=self.count_meta["concept"].tolist())
-        _write_parquet(counts, d / "counts.parquet")
-        _write_parquet(self.count_meta, d / "count_meta.parquet")
-        _write_parquet(self.atom_meta, d / "atom_meta.parquet")
+        write_parquet(counts, d / "counts.parquet")
+        write_parquet(self.count_meta, d / "count_meta.parquet")
+        write_parquet(self.atom_meta, d / "atom_meta.parquet")
         coo = self.atom_members.tocoo()
         atoms = pd.DataFrame(
             {"atom": coo.row.astype(np.int64), "concept": coo.col.astype(np.int32)}
         )
-        _write_parquet(atoms, d / "atoms.parquet")
+        write_parquet(atoms, d / "atoms.parquet")
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> ConceptTable:
@@ -432,12 +433,6 @@ class ConceptTable:
             atom_meta=atom_meta,
             atom_members=members,
         )
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.part{os.getpid()}")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------- assembly

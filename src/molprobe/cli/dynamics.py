@@ -13,6 +13,8 @@ import logging
 import time
 from pathlib import Path
 
+from molprobe.fileio import write_parquet
+
 log = logging.getLogger(__name__)
 
 ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
@@ -54,13 +56,6 @@ def _read_molecules(path: Path, tasks: list[str] | None):
     if not tasks:
         raise InputError(path, "no task columns")
     return mols, list(tasks)
-
-
-def _write_parquet(df, path: Path) -> None:
-    from molprobe.chem.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
 
 
 def _save_figure(fig, path: Path) -> None:
@@ -182,9 +177,9 @@ def _run_gradients(args: argparse.Namespace) -> int:
         device=args.device,
     )
     res = run_gradient_experiment(x, y, config)
-    _write_parquet(res.gradients, args.output)
+    write_parquet(res.gradients, args.output)
     if args.jacobian:
-        _write_parquet(res.jacobian, args.jacobian)
+        write_parquet(res.jacobian, args.jacobian)
     if args.plots_dir:
         g = res.gradients
         depth = args.plot_depth if args.plot_depth in set(g["depth"]) else int(g["depth"].max())
@@ -322,9 +317,9 @@ def _run_lstm_credit(args: argparse.Namespace) -> int:
         config,
         molecule_ids=ids,
     )
-    _write_parquet(res.credit, args.output)
+    write_parquet(res.credit, args.output)
     if args.through_time:
-        _write_parquet(res.through_time, args.through_time)
+        write_parquet(res.through_time, args.through_time)
     if args.summary:
         from molprobe.chem.io import atomic_path
 

@@ -14,14 +14,9 @@ import pandas as pd
 
 from molprobe.chem.io import atomic_path
 from molprobe.errors import InputError, MolprobeError
+from molprobe.fileio import write_parquet
 
 log = logging.getLogger(__name__)
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Atomic Parquet write (temp file + rename)."""
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
 
 
 def register(sub) -> None:
@@ -220,18 +215,18 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     trained = allp[allp["init"] == "trained"]
     random = allp[allp["init"] == "random"]
     table_out = pd.concat([add_random_baseline(trained, random), random], ignore_index=True)
-    _write_parquet(table_out, out / "probes.parquet")
+    write_parquet(table_out, out / "probes.parquet")
     neu = pd.concat(neurons, ignore_index=True)
-    _write_parquet(neu, out / "neurons.parquet")
+    write_parquet(neu, out / "neurons.parquet")
     lk = pd.concat(links, ignore_index=True)
-    _write_parquet(lk, out / "task_concepts.parquet")
+    write_parquet(lk, out / "task_concepts.parquet")
     if nodes:
-        _write_parquet(pd.concat(nodes, ignore_index=True), out / "nodes.parquet")
+        write_parquet(pd.concat(nodes, ignore_index=True), out / "nodes.parquet")
     plot_heatmap(table_out, out / "heatmap.png", "gain")
     plot_level_curves(table_out, out / "curves.png")
     if examples:
         ex = pd.concat(examples, ignore_index=True)
-        _write_parquet(ex, out / "detectors.parquet")
+        write_parquet(ex, out / "detectors.parquet")
         best = neu[(neu["init"] == "trained")].sort_values("best_auc", ascending=False)
         for r in best.drop_duplicates("concept").head(6).itertuples():
             e = ex[(ex["concept"] == r.concept) & (ex["layer"] == r.layer)]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from molprobe.errors import InputError, MolprobeError
+from molprobe.fileio import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +188,6 @@ def _recipe(dataset_dir: Path):
 # ----------------------------------------------------------------------------- writing
 
 
-def _write_parquet(path: Path, df) -> None:
-    from molprobe.training.checkpoint import write_atomic
-
-    write_atomic(path, lambda p: df.to_parquet(p, index=False))
-
-
 def _save_fig(path: Path, fig) -> None:
     import matplotlib.pyplot as plt
 
@@ -310,7 +305,7 @@ def cmd_shortcuts(args: argparse.Namespace) -> int:
         timings["attribution"] = time.perf_counter() - t0
 
     for name in OUTPUT_TABLES:
-        _write_parquet(out / f"{name}.parquet", tables[name])
+        write_parquet(tables[name], out / f"{name}.parquet")
     t0 = time.perf_counter()
     _save_fig(out / "similarity_bins.png", plots.plot_similarity(tables["similarity_bins"]))
     _save_fig(out / "trivial_baselines.png", plots.plot_trivial(tables["trivial_baselines"],

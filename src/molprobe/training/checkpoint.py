@@ -9,7 +9,6 @@ split and seed. Loading rebuilds the model from the registry and reads the weigh
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -17,8 +16,7 @@ import json
 import logging
 import os
 import pickle
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import torch
 
 from molprobe import __version__
 from molprobe.errors import MolprobeError
+from molprobe.fileio import write_atomic  # noqa: F401  (re-exported: the one atomic writer)
 from molprobe.models.registry import InputDims, build_model, get_spec, make_params
 
 log = logging.getLogger(__name__)
@@ -95,21 +94,6 @@ def data_fingerprint(smiles: Sequence[str], Y: np.ndarray) -> str:
     h.update("\n".join(smiles).encode())
     h.update(np.ascontiguousarray(np.asarray(Y, dtype=np.float64)).tobytes())
     return h.hexdigest()
-
-
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp_path)`` for a temp file beside ``path``, then ``os.replace`` it in."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
