@@ -13,11 +13,10 @@ import logging
 import time
 from pathlib import Path
 
+from molprobe.cli.tables import read_molecule_table, task_columns
 from molprobe.fileio import write_parquet
 
 log = logging.getLogger(__name__)
-
-ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
 
 
 def register(sub) -> None:
@@ -30,32 +29,10 @@ def register(sub) -> None:
 
 
 def _read_molecules(path: Path, tasks: list[str] | None):
-    """The molecule table and its task columns (default: every numeric non-id column)."""
-    import numpy as np
-    import pandas as pd
-
-    from molprobe.errors import InputError
-
-    try:
-        mols = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except Exception as err:
-        raise InputError(path, f"cannot read Parquet: {err}") from None
-    if "smiles" not in mols.columns:
-        raise InputError(path, "missing column 'smiles'")
-    if tasks is None:
-        tasks = [
-            c
-            for c in mols.columns
-            if c not in ID_COLUMNS and np.issubdtype(mols[c].dtype, np.number)
-        ]
-    missing = [t for t in tasks if t not in mols.columns]
-    if missing:
-        raise InputError(path, f"no task column(s) {missing}")
-    if not tasks:
-        raise InputError(path, "no task columns")
-    return mols, list(tasks)
+    """The molecule table (smiles required) and its task columns (default: every numeric
+    non-id column)."""
+    mols = read_molecule_table(path, ("smiles",))
+    return mols, task_columns(mols, path, tasks)
 
 
 def _save_figure(fig, path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from molprobe.cli.tables import read_molecule_table
 from molprobe.errors import InputError, MolprobeError
 from molprobe.fileio import write_parquet
 
@@ -80,17 +81,7 @@ def register(sub) -> None:
 
 
 def _read_molecules(path: Path):
-    import pandas as pd
-
-    try:
-        mols = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except Exception as err:
-        raise InputError(path, f"cannot read Parquet: {err}") from None
-    for col in ("mol_id", "smiles"):
-        if col not in mols.columns:
-            raise InputError(path, f"missing column {col!r}")
+    mols = read_molecule_table(path, ("mol_id", "smiles"))
     if "input_smiles" not in mols.columns:
         mols["input_smiles"] = mols["smiles"]
     return mols

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from molprobe.cli.tables import read_molecule_table, task_columns
 from molprobe.errors import InputError, MolprobeError
 
 log = logging.getLogger(__name__)
-
-ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
 
 
 def register(sub) -> None:
@@ -159,29 +158,9 @@ def _predictions_frame(mols, rows: np.ndarray, tasks: list[str], pred: np.ndarra
 
 
 def _read_molecules(path: Path, tasks: list[str] | None):
-    import pandas as pd
-
-    try:
-        mols = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except Exception as err:
-        raise InputError(path, f"cannot read Parquet: {err}") from None
-    for col in ("mol_id", "smiles"):
-        if col not in mols.columns:
-            raise InputError(path, f"missing column {col!r}")
-    if tasks is None:
-        tasks = [
-            c
-            for c in mols.columns
-            if c not in ID_COLUMNS and np.issubdtype(mols[c].dtype, np.number)
-        ]
-    missing = [t for t in tasks if t not in mols.columns]
-    if missing:
-        raise InputError(path, f"no task column(s) {missing}")
-    if not tasks:
-        raise InputError(path, "no task columns")
-    return mols, list(tasks)
+    """The molecule table (mol_id, smiles required) and its task columns."""
+    mols = read_molecule_table(path, ("mol_id", "smiles"))
+    return mols, task_columns(mols, path, tasks)
 
 
 def _load_vector_blocks(
