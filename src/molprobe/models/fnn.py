@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from molprobe.models.snn import InputStandardizer, layer_widths
+from molprobe.models.snn import BlockStack, layer_widths
 
 
 class FNNBlock(nn.Module):
@@ -29,7 +29,7 @@ class FNNBlock(nn.Module):
         return self.dropout(self.act(self.norm(self.linear(x))))
 
 
-class FNN(nn.Module):
+class FNN(BlockStack):
     """Multi-task ReLU(+BatchNorm) net: ``forward(x (B, n_features)) -> logits (B, n_tasks)``.
 
     Same depth/width/shape options as :class:`molprobe.models.snn.SNN`.
@@ -45,23 +45,9 @@ class FNN(nn.Module):
         dropout: float = 0.1,
         batch_norm: bool = True,
     ):
-        super().__init__()
-        widths = layer_widths(n_layers, width, shape)
-        self.input_norm = InputStandardizer(n_features)
-        blocks = []
-        fan_in = n_features
-        for w in widths:
-            blocks.append(FNNBlock(fan_in, w, dropout, batch_norm))
-            fan_in = w
-        self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Linear(fan_in, n_tasks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.input_norm(x)
-        for block in self.blocks:
-            h = block(h)
-        return self.head(h)
-
-    def hidden_layers(self) -> list[tuple[str, nn.Module]]:
-        """``[("block1", ...), ..., ("blockN", ...)]``: hook outputs are (B, width_i)."""
-        return [(f"block{i + 1}", b) for i, b in enumerate(self.blocks)]
+        super().__init__(
+            n_features,
+            n_tasks,
+            layer_widths(n_layers, width, shape),
+            lambda fan_in, w: FNNBlock(fan_in, w, dropout, batch_norm),
+        )

@@ -11,6 +11,7 @@ featurizer output to logits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -86,7 +87,42 @@ class SNNBlock(nn.Module):
         return self.dropout(self.act(self.linear(x)))
 
 
-class SNN(nn.Module):
+class BlockStack(nn.Module):
+    """Standardized input -> hidden blocks -> linear head: the body SNN and FNN share.
+
+    ``make_block(in_features, out_features)`` builds one hidden block; ``forward(x (B,
+    n_features)) -> (B, n_tasks)``; each block's output (B, width_i) is a hidden layer.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_tasks: int,
+        widths: list[int],
+        make_block: Callable[[int, int], nn.Module],
+    ):
+        super().__init__()
+        self.input_norm = InputStandardizer(n_features)
+        blocks = []
+        fan_in = n_features
+        for w in widths:
+            blocks.append(make_block(fan_in, w))
+            fan_in = w
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Linear(fan_in, n_tasks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.input_norm(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+
+    def hidden_layers(self) -> list[tuple[str, nn.Module]]:
+        """``[("block1", ...), ..., ("blockN", ...)]``: hook outputs are (B, width_i)."""
+        return [(f"block{i + 1}", b) for i, b in enumerate(self.blocks)]
+
+
+class SNN(BlockStack):
     """Multi-task SNN: ``forward(x (B, n_features)) -> logits (B, n_tasks)``.
 
     Args:
@@ -107,25 +143,11 @@ class SNN(nn.Module):
         shape: str = "rectangular",
         dropout: float = 0.1,
     ):
-        super().__init__()
-        widths = layer_widths(n_layers, width, shape)
-        self.input_norm = InputStandardizer(n_features)
-        blocks = []
-        fan_in = n_features
-        for w in widths:
-            blocks.append(SNNBlock(fan_in, w, dropout))
-            fan_in = w
-        self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Linear(fan_in, n_tasks)
-        nn.init.normal_(self.head.weight, mean=0.0, std=1.0 / math.sqrt(fan_in))
+        super().__init__(
+            n_features,
+            n_tasks,
+            layer_widths(n_layers, width, shape),
+            lambda fan_in, w: SNNBlock(fan_in, w, dropout),
+        )
+        nn.init.normal_(self.head.weight, mean=0.0, std=1.0 / math.sqrt(self.head.in_features))
         nn.init.zeros_(self.head.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.input_norm(x)
-        for block in self.blocks:
-            h = block(h)
-        return self.head(h)
-
-    def hidden_layers(self) -> list[tuple[str, nn.Module]]:
-        """``[("block1", ...), ..., ("blockN", ...)]``: hook outputs are (B, width_i)."""
-        return [(f"block{i + 1}", b) for i, b in enumerate(self.blocks)]
