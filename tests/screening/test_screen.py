@@ -200,3 +200,44 @@ def test_bad_input_corpus_is_screened_or_refused_clearly(models, tmp_path, capsy
     rejected = pd.read_csv(tmp_path / "hits.rejected.csv", keep_default_na=False)
     rows = sorted(hits["row"].tolist() + rejected["row"].tolist())
     assert rows == list(range(len(rows)))  # every row read is accounted for, once
+
+
+def test_explain_hits_shades_every_atom_for_the_strongest_task(models, tmp_path):
+    import json
+
+    import numpy as np
+
+    _screen(models, _library(tmp_path / "lib.csv"), tmp_path / "hits.parquet", "--top", "5")
+    out = tmp_path / "explained.csv"
+    _run("explain-hits", str(tmp_path / "hits.top.csv"), "--models", str(models), "--output", str(out))  # fmt: skip
+    top = pd.read_csv(tmp_path / "hits.top.csv")
+    explained = pd.read_csv(out)
+    pd.testing.assert_frame_equal(explained[top.columns], top)  # the hits table is kept as is
+    assert explained["explained_task"].tolist() == [
+        TASKS[int(np.argmax(r))] for r in top[TASKS].to_numpy()
+    ]
+    method = explained["explained_by"].iloc[0]
+    assert "gine x1 (gradient_x_input)" in method and "snn x1 (integrated_gradients)" in method
+    assert "rf" not in method  # a forest has no attribution and is skipped
+    for smi, raw in zip(explained["std_smiles"], explained["atom_weights"], strict=True):
+        weights = np.array(json.loads(raw))
+        assert len(weights) == Chem.MolFromSmiles(smi).GetNumAtoms()
+        assert np.all(np.abs(weights) <= 1) and np.any(weights != 0)
+
+
+def test_explain_hits_needs_an_attributable_model(models, tmp_path):
+    import numpy as np
+
+    from molprobe.errors import MolprobeError
+    from molprobe.screening.ensemble import load_ensemble
+    from molprobe.screening.explain import explain_hits, strongest_task
+
+    assert strongest_task(np.array([[0.1, np.nan, 0.3], [0.9, 0.2, 0.1]]), TASKS) == [
+        "SR-p53",
+        "NR-AR",
+    ]
+    forest = load_ensemble([models / "rf"])
+    with pytest.raises(MolprobeError, match="no ensemble member supports attribution"):
+        explain_hits(forest.members, ["CCO"], forest.tasks, ["NR-AR"])
+    with pytest.raises(MolprobeError, match="not tasks of the models"):
+        explain_hits(forest.members, ["CCO"], forest.tasks, ["NR-XX"])

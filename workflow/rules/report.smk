@@ -31,6 +31,8 @@ rule report_data:
     log:
         f"{RESULTS}/logs/{{dataset}}/report_data.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report data --dataset {wildcards.dataset:q} --molecules {input.molecules:q}"
         " --rejected {input.rejected:q} --summary {input.summary:q} --splits {input.splits:q}"
@@ -57,6 +59,8 @@ rule report_models:
     log:
         f"{RESULTS}/logs/{{dataset}}/report_models.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report models --dataset {wildcards.dataset:q} --comparison {input.comparison:q}"
         " --models-dir {params.models_dir:q} --outdir {params.outdir:q} > {log:q} 2>&1"
@@ -71,6 +75,8 @@ rule report_depth:
     log:
         f"{RESULTS}/logs/{{dataset}}/report_depth.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report depth --table {input:q} --output {output:q} > {log:q} 2>&1"
 
@@ -98,6 +104,8 @@ rule report_probes:
     log:
         f"{RESULTS}/logs/{{dataset}}/report_probes_{{model}}.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report probes --model {wildcards.model:q} --probes {input.probes:q}"
         " --neurons {input.neurons:q} {params.examples} --outdir {params.outdir:q} > {log:q} 2>&1"
@@ -122,6 +130,8 @@ rule report_dynamics:
     log:
         f"{RESULTS}/logs/report_dynamics.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report dynamics --gradients {input.gradients:q} --lstm-credit {input.credit:q}"
         " --through-time {input.through_time:q}"
@@ -134,7 +144,7 @@ rule report_dynamics:
 rule report_screen:
     input:
         hits=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.parquet",
-        top=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.top.csv",
+        top=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.top.explained.csv",
     output:
         hits_svg=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/hits.svg", "screen_hits", "screen", "{dataset}: {library}", figure="1 top hits (structures)"),
         hits=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/hits.html", "screen_hits", "screen", "{dataset}: {library}", figure="1 top hits (table)"),
@@ -146,6 +156,8 @@ rule report_screen:
     log:
         f"{RESULTS}/logs/{{dataset}}/report_screen_{{library}}.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report screen --library {wildcards.library:q} --hits {input.hits:q}"
         " --top {input.top:q} --n-top {params.n} --outdir {params.outdir:q} > {log:q} 2>&1"
@@ -168,6 +180,8 @@ rule report_summary:
     log:
         f"{RESULTS}/logs/report_summary.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe report summary --headlines {input.headlines:q} --rst {output.rst:q}"
         " --html {output.html:q} > {log:q} 2>&1"

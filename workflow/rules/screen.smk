@@ -14,6 +14,8 @@ checkpoint library_chunks:
     log:
         "results/logs/libraries/{library}_chunks.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe split-library {input:q} --chunk-size {params.size} --outdir {output.chunks:q}"
         " --manifest {output.manifest:q} > {log:q} 2>&1"
@@ -36,6 +38,8 @@ rule screen_chunk:
     log:
         "results/logs/{dataset}/screen/{library}_chunk{chunk}.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe screen --models {params.dirs} --input {input.chunk:q}"
         " --output {output.hits:q} --row-offset {params.offset} --top 0 --no-progress"
@@ -55,6 +59,26 @@ rule screen_gather:
     log:
         "results/logs/{dataset}/screen/{library}_gather.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe gather-hits {input:q} --output {output.hits:q} --top {params.top}"
+        " > {log:q} 2>&1"
+
+
+rule screen_explain:
+    input:
+        top="results/{dataset}/screen/{library}/hits.top.csv",
+        models=screen_model_metas,
+    output:
+        "results/{dataset}/screen/{library}/hits.top.explained.csv",
+    params:
+        dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.models),
+    log:
+        "results/logs/{dataset}/screen/{library}_explain.log",
+    threads: 1
+    conda:
+        "../envs/molprobe.yaml"
+    shell:
+        "molprobe explain-hits {input.top:q} --models {params.dirs} --output {output:q}"
         " > {log:q} 2>&1"

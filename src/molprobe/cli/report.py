@@ -479,10 +479,14 @@ def run_screen(args) -> int:
                                                 mols_per_row=4, size=(300, 260)))  # fmt: skip
     else:
         _write_text(out / "hits.svg", _placeholder_svg("no hits"))
-    cols = [c for c in top.columns if c != "atom_weights"]
+    cols = [c for c in top.columns if c not in ("atom_weights", "explained_by")]
+    how = ""
+    if "explained_by" in top.columns and len(top):
+        how = (f" Atoms are shaded for explained_task (the hit's highest-scoring task) by "
+               f"{top['explained_by'].iloc[0]}: red raises the score, blue lowers it.")  # fmt: skip
     _save_table(top[cols], out, "hits", f"{args.library}: top {len(top)} hits",
                 "score: ensemble mean; *_std: spread across ensemble members; in_domain: max Tanimoto "
-                "similarity (ad_similarity) to the training set above the threshold.")  # fmt: skip
+                "similarity (ad_similarity) to the training set above the threshold." + how)  # fmt: skip
     n_in = int(top["in_domain"].astype(bool).sum()) if "in_domain" in top.columns else None
     lines = [f"Screened {args.library}: {len(scores)} molecules scored; top {len(top)} hits score ≥ "
              f"{threshold:.3f}" + (f", {n_in} of them inside the applicability domain." if n_in is not None else ".")]  # fmt: skip

@@ -87,6 +87,23 @@ def register(sub) -> None:
     g.add_argument("--top", type=int, default=100)
     g.set_defaults(func=cmd_gather)
 
+    e = sub.add_parser(
+        "explain-hits",
+        help="shade the atoms of top hits by the ensemble's attribution",
+        description=(
+            "For each row of a top-hits table (hits.top.csv), explain the task the ensemble "
+            "predicts highest: graph nets by gradient x input, SNN/FNN with ECFP input by "
+            "integrated gradients, averaged over those members (each scaled to max |w| = 1). "
+            "Writes the table with explained_task, atom_weights (JSON list, one per heavy atom "
+            "of std_smiles) and explained_by columns."
+        ),
+    )
+    e.add_argument("top", type=Path, help="top-hits CSV (from screen / gather-hits)")
+    e.add_argument("--models", nargs="+", required=True, metavar="PATH",
+                   help="the models that scored the hits (directories or folders above them)")  # fmt: skip
+    e.add_argument("--output", type=Path, required=True, help="explained top-hits CSV")
+    e.set_defaults(func=cmd_explain)
+
 
 def _id_column(path: Path, given: str | None) -> str | None:
     if given is not None or detect_format(path) not in ("csv", "tsv"):
@@ -161,4 +178,39 @@ def cmd_gather(args: argparse.Namespace) -> int:
         f"gathered {len(pairs)} chunk(s): n_in={summary.n_in} scored={summary.n_scored} "
         f"rejected={summary.n_rejected} in_domain={summary.n_in_domain}"
     )
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    import pandas as pd
+
+    from molprobe.chem.io import atomic_path
+    from molprobe.errors import InputError
+    from molprobe.screening.ensemble import load_ensemble
+    from molprobe.screening.explain import explain_hits, strongest_task
+
+    try:
+        top = pd.read_csv(args.top)
+    except (OSError, ValueError) as err:
+        raise InputError(args.top, f"cannot read the hits table ({err})") from None
+    ensemble = load_ensemble(args.models)
+    missing = [c for c in ["std_smiles", *ensemble.tasks] if c not in top.columns]
+    if missing:
+        raise InputError(args.top, f"missing columns {missing}: not a hits table of these models")
+    top = top.copy()
+    if len(top):
+        tasks = strongest_task(top[ensemble.tasks].to_numpy(dtype=float), ensemble.tasks)
+        result = explain_hits(ensemble.members, top["std_smiles"].astype(str).tolist(),
+                              ensemble.tasks, tasks)  # fmt: skip
+        top["explained_task"] = result.tasks
+        top["atom_weights"] = [json.dumps(w) for w in result.atom_weights]
+        top["explained_by"] = result.method
+    else:
+        top["explained_task"] = top["atom_weights"] = top["explained_by"] = []
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(args.output) as tmp:
+        top.to_csv(tmp, index=False)
+    print(f"explained {len(top)} hits -> {args.output}")
     return 0

@@ -88,7 +88,8 @@ def prediction_pairs(
 def hit_legends(top: pd.DataFrame, tasks: Sequence[str] | None = None) -> list[str]:
     """Legends for screening hits: rank, score ± ensemble spread, domain flag, alerts.
 
-    top: hits.top.csv rows (score, optional <task>_std, ad_similarity, in_domain, alerts)."""
+    top: hits.top.csv rows (score, optional <task>_std, ad_similarity, in_domain, alerts,
+    explained_task)."""
     if "score" not in top.columns:
         raise MolprobeError("hits table lacks the 'score' column")
     std_cols = [c for c in top.columns if c.endswith("_std") and (tasks is None or c[:-4] in tasks)]
@@ -109,5 +110,8 @@ def hit_legends(top: pd.DataFrame, tasks: Sequence[str] | None = None) -> list[s
         if isinstance(alerts, str) and alerts.strip():
             short = alerts if len(alerts) <= 38 else alerts[:36] + "…"
             text += f"\nalerts: {short}"
+        task = r.get("explained_task")
+        if isinstance(task, str) and task:
+            text += f"\nshaded for {task}"
         legends.append(text)
     return legends
