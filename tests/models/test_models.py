@@ -9,7 +9,7 @@ import torch
 from molprobe.errors import MolprobeError
 from molprobe.models.fnn import FNN
 from molprobe.models.registry import MODELS, InputDims, build_model, get_spec, make_params
-from molprobe.models.snn import SNN, layer_widths
+from molprobe.models.snn import SNN, InputStandardizer, layer_widths
 from tests.training._data import ecfp_bits, tox21_slice
 
 
@@ -81,7 +81,7 @@ def test_snn_init_is_lecun_normal():
 
 def test_snn_self_normalises_through_32_layers_on_ecfp(ecfp200):
     """Klambauer et al. 2017: at init, SELU + LeCun-normal keeps every layer's activations
-    near mean 0 / variance 1 on real fingerprints (inputs standardised on the data)."""
+    near mean 0 / variance 1 on real fingerprints (inputs scaled on the data)."""
     torch.manual_seed(0)
     model = SNN(ecfp200.shape[1], 12, n_layers=32, width=512)
     model.input_norm.fit(ecfp200)
@@ -92,6 +92,24 @@ def test_snn_self_normalises_through_32_layers_on_ecfp(ecfp200):
         assert h.shape == (200, 512)
         assert abs(h.mean().item()) < 0.2, f"layer {i + 1} mean {h.mean().item():.3f}"
         assert 0.6 <= h.var().item() <= 1.5, f"layer {i + 1} variance {h.var().item():.3f}"
+
+
+def test_input_scaling_keeps_bits_binary_and_gives_unit_mean_square():
+    rng = np.random.default_rng(0)
+    bits = (rng.random((500, 40)) < 0.05).astype(np.float32)
+    bits[:, 0] = 0.0  # a bit never set: constant, maps to 0
+    bits[0, 1], bits[1:, 1] = 1.0, 0.0  # a bit set once: must not become a huge value
+    descriptors = rng.normal(50.0, 10.0, (500, 10)).astype(np.float32)
+    x = np.hstack([bits, descriptors])
+    norm = InputStandardizer(x.shape[1]).fit(x)
+    z = norm(torch.from_numpy(x)).numpy()
+    gain = 1.0 / norm.std[1].item()
+    assert np.allclose(z[:, 1:40], bits[:, 1:40] * gain, atol=1e-5)  # 0/1 coding, one gain
+    assert np.all(z[:, 0] == 0)
+    assert np.allclose(z[:, 40:].mean(axis=0), 0, atol=1e-4)
+    assert np.allclose(z[:, 40:].std(axis=0), gain, rtol=1e-3)  # standardized, same gain
+    assert abs((z**2).mean(axis=0).sum() / x.shape[1] - 1.0) < 1e-3  # unit mean square
+    assert z[0, 1] == pytest.approx(gain)  # not 1/sqrt(p(1-p)) ~ 22 as per-bit scaling gives
 
 
 def test_relu_net_without_batchnorm_drifts(ecfp200):
