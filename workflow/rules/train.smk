@@ -18,6 +18,8 @@ rule train:
     threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
     resources:
         gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
         " --split {input.split:q} {params.flags}"
@@ -48,6 +50,8 @@ rule train_depth:
     log:
         "results/logs/{dataset}/depth/{model}_d{depth}_{split}_seed{seed}.log",
     threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
         " --split {input.split:q} {params.flags}"
@@ -68,9 +72,11 @@ rule compare:
     log:
         "results/logs/{dataset}/compare.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe compare {params.root:q} --output {output.table:q} --plot {output.plot:q}"
-        " > {log:q} 2>&1"
+        " --ensemble > {log:q} 2>&1"
 
 
 rule depth_table:
@@ -83,5 +89,7 @@ rule depth_table:
     log:
         "results/logs/{dataset}/depth_table.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe depth-table {params.root:q} --output {output:q} > {log:q} 2>&1"
