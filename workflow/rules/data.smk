@@ -9,6 +9,8 @@ rule fetch:
     log:
         "results/logs/{dataset}/fetch.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe fetch {wildcards.dataset:q} {params.flags} --output {output:q} > {log:q} 2>&1"
 
@@ -25,6 +27,8 @@ rule standardize:
     log:
         "results/logs/{dataset}/standardize.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe standardize {input:q} {params.flags} --jobs {threads}"
         " --output {output.molecules:q} --rejected {output.rejected:q}"
@@ -41,6 +45,8 @@ rule split:
     log:
         "results/logs/{dataset}/split_{split}_seed{seed}.log",
     threads: 1
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe split {input:q} --method {wildcards.split} --seed {wildcards.seed}"
         " --fractions {params.fractions} --output {output:q} > {log:q} 2>&1"

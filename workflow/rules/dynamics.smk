@@ -31,6 +31,8 @@ rule dynamics_gradients:
     log:
         "results/logs/dynamics/gradients.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe gradients --molecules {input.molecules:q} --features {input.features:q}"
         " {params.flags} --device {params.device} --threads {threads}"
@@ -68,6 +70,8 @@ rule lstm_credit:
     log:
         "results/logs/dynamics/lstm_credit.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe lstm-credit --molecules {input.molecules:q} {params.flags}"
         " --device {params.device} --threads {threads}"

@@ -13,6 +13,8 @@ rule featurize:
     log:
         "results/logs/{dataset}/featurize_{featurizer}.{ext}.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe featurize {input:q} --featurizer {wildcards.featurizer}"
         " {params.flags} --jobs {threads} --output {output:q} > {log:q} 2>&1"

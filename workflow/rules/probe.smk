@@ -15,6 +15,8 @@ rule concepts:
     log:
         "results/logs/{dataset}/concepts.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe concepts {input:q} --output-dir {params.outdir:q} --jobs {threads}"
         " --timeout {params.timeout} {params.pharm2d} > {log:q} 2>&1"
@@ -51,6 +53,8 @@ rule probe:
     log:
         "results/logs/{dataset}/probe_{model}.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe probe --model-dirs {params.dirs} --molecules {input.molecules:q}"
         " {params.features} --concepts {params.concepts:q} --splits {input.splits}"

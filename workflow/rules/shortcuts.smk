@@ -32,6 +32,8 @@ rule shortcuts:
     log:
         "results/logs/{dataset}/shortcuts.log",
     threads: 2
+    conda:
+        "../envs/molprobe.yaml"
     shell:
         "molprobe shortcuts --dataset-dir results/{wildcards.dataset}"
         " --output-dir {params.outdir:q} {params.flags}"
