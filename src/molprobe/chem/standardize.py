@@ -80,6 +80,8 @@ REASONS = (EMPTY, UNPARSABLE, VALENCE, KEKULIZATION, NO_ORGANIC, TOO_LARGE, TOO_
 
 # task values read as "not measured"
 MISSING_VALUES = frozenset({"", "nan", "na", "n/a", "none", "null", "?"})
+#: columns of the molecule table (molecules.parquet) that are not tasks
+MOLECULE_ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
 # id column used when none is named and the header has one (the MoleculeNet convention)
 DEFAULT_ID_COLUMNS = ("mol_id",)
 # molecules per task sent to a worker process

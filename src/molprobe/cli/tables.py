@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from molprobe.chem.standardize import MOLECULE_ID_COLUMNS as ID_COLUMNS
 from molprobe.errors import InputError
-
-#: columns of molecules.parquet that are not tasks
-ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
 
 
 def read_molecule_table(path: Path, required: Sequence[str] = ("mol_id", "smiles")) -> pd.DataFrame:

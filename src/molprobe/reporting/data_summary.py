@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from molprobe.chem.splits import murcko_scaffold
+from molprobe.chem.standardize import MOLECULE_ID_COLUMNS as ID_COLUMNS
 from molprobe.errors import MolprobeError
 
-ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
 PARTS = ("train", "valid", "test")
 
 
