@@ -10,7 +10,7 @@ from pathlib import Path
 
 from molprobe.chem.io import atomic_path
 
-__all__ = ["atomic_path", "write_atomic", "write_json", "write_parquet"]
+__all__ = ["atomic_path", "json_safe", "write_atomic", "write_json", "write_parquet"]
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
@@ -25,19 +25,31 @@ def write_parquet(df, path: str | os.PathLike) -> None:
         df.to_parquet(tmp, index=False)
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
-    """Write ``obj`` as indented JSON, atomically (numpy scalars and arrays allowed)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+def json_safe(obj):
+    """``obj`` with numpy scalars/arrays as Python values and NaN/inf as None (JSON null):
+    ``json.dumps`` would otherwise write the invalid token ``NaN``."""
+    import math
 
-
-def _json_default(o):
     import numpy as np
 
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, float | np.floating):
+        v = float(obj)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """Write ``obj`` as indented JSON, atomically (numpy values allowed; NaN/inf as null)."""
+    text = json.dumps(json_safe(obj), indent=2) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

@@ -26,7 +26,7 @@ import torch
 
 from molprobe import __version__
 from molprobe.errors import MolprobeError
-from molprobe.fileio import write_atomic  # noqa: F401  (re-exported: the one atomic writer)
+from molprobe.fileio import write_atomic, write_json  # noqa: F401  (re-exported: the one writer)
 from molprobe.models.registry import InputDims, build_model, get_spec, make_params
 
 log = logging.getLogger(__name__)
@@ -94,14 +94,6 @@ def data_fingerprint(smiles: Sequence[str], Y: np.ndarray) -> str:
     h.update("\n".join(smiles).encode())
     h.update(np.ascontiguousarray(np.asarray(Y, dtype=np.float64)).tobytes())
     return h.hexdigest()
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Atomic JSON write (NaN written as null)."""
-    from molprobe.training.metrics import _json_safe
-
-    text = json.dumps(_json_safe(obj), indent=2, sort_keys=False) + "\n"
-    write_atomic(path, lambda p: p.write_text(text))
 
 
 def save_checkpoint(directory: str | os.PathLike, model: Any, meta: CheckpointMeta) -> None:

@@ -13,11 +13,12 @@ The 95% CI is the 2.5 / 97.5 percentile of the resampled values.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from molprobe.fileio import json_safe
 
 CLASSIFICATION_METRICS = ("roc_auc", "pr_auc")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -130,20 +131,7 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         """JSON-serialisable form (NaN -> None)."""
-        return _json_safe(asdict(self))
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
+        return json_safe(asdict(self))
 
 
 def _nanpercentile(x: np.ndarray, q: float) -> float:
