@@ -241,3 +241,19 @@ def test_explain_hits_needs_an_attributable_model(models, tmp_path):
         explain_hits(forest.members, ["CCO"], forest.tasks, ["NR-AR"])
     with pytest.raises(MolprobeError, match="not tasks of the models"):
         explain_hits(forest.members, ["CCO"], forest.tasks, ["NR-XX"])
+
+
+def test_ensemble_shares_featurization_without_changing_predictions(models):
+    import numpy as np
+
+    from molprobe.screening.ensemble import load_ensemble, member_features
+    from molprobe.training.loop import predict
+
+    ensemble = load_ensemble([models])
+    smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1"]
+    shared = ensemble.predict(smiles)
+    for k, member in enumerate(ensemble.members):  # each member featurized on its own
+        alone = predict(
+            member.model, member_features(member, smiles), None, ensemble.task_type, None
+        )
+        np.testing.assert_allclose(shared[k], alone, rtol=1e-6)

@@ -55,11 +55,18 @@ def _vector_features(featurizer, smiles: Sequence[str], mols: Sequence | None) -
     return out
 
 
-def member_features(loaded: LoadedModel, smiles: Sequence[str], mols: Sequence | None = None):
+def member_features(
+    loaded: LoadedModel,
+    smiles: Sequence[str],
+    mols: Sequence | None = None,
+    raw_blocks: dict[str, np.ndarray] | None = None,
+):
     """Features of ``smiles`` for one model, built from the specs saved with it.
 
     ``mols``: optional RDKit molecules parsed from ``smiles`` (``Chem.MolFromSmiles``, as the
-    featurizers do), reused by vector featurizers instead of parsing again."""
+    featurizers do), reused by vector featurizers instead of parsing again. ``raw_blocks``:
+    optional cache of unscaled vector blocks by featurizer spec, shared by the members of an
+    ensemble (seeds differ in their fitted descriptor scaler, not in the descriptors)."""
     from molprobe.chem.featurize import DescriptorScaler, make_featurizer
 
     meta = loaded.meta
@@ -68,7 +75,13 @@ def member_features(loaded: LoadedModel, smiles: Sequence[str], mols: Sequence |
     if kind == "vector":
         blocks = []
         for spec in specs:
-            X = _vector_features(make_featurizer(spec), smiles, mols)
+            key = json.dumps(spec, sort_keys=True)
+            if raw_blocks is not None and key in raw_blocks:
+                X = raw_blocks[key]
+            else:
+                X = _vector_features(make_featurizer(spec), smiles, mols)
+                if raw_blocks is not None:
+                    raw_blocks[key] = X
             if spec.get("name") == "descriptors":
                 if meta.descriptor_scaler is None:
                     raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
@@ -109,13 +122,14 @@ class ModelEnsemble:
 
         out = np.empty((len(self.members), len(smiles), len(self.tasks)), dtype=np.float32)
         cache: dict[str, object] = {}  # members with the same featurizer share one computation
+        raw_blocks: dict[str, np.ndarray] = {}  # ... and vector blocks before member scaling
         for k, member in enumerate(self.members):
             key = json.dumps(
                 [member.meta.featurizers, member.meta.descriptor_scaler, member.meta.input_dims],
                 sort_keys=True,
             )
             if key not in cache:
-                cache[key] = member_features(member, smiles, mols)
+                cache[key] = member_features(member, smiles, mols, raw_blocks)
             feats = cache[key]
             scaler = (
                 TargetScaler.from_dict(member.meta.target_scaler)
