@@ -118,6 +118,9 @@ def _models_stage(tmp_path):
                               "val_metric": [0.6, 0.7, 0.69]}).to_csv(run / "history.csv", index=False)  # fmt: skip
                 v = base + 0.01 * seed - (0.05 if split == "scaffold" else 0)
                 rows.append((name, model, split, str(seed), "roc_auc", v, v - 0.05, v + 0.05))
+    for split in ("random", "scaffold"):  # `compare --ensemble` rows: best, but no run directory
+        for seed in (0, 1):
+            rows.append(("ensemble", "ensemble", split, str(seed), "roc_auc", 0.9, 0.85, 0.95))
     comp = pd.DataFrame(
         rows, columns=["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high"]
     )
@@ -133,8 +136,9 @@ def test_report_models_and_depth(tmp_path):
     _assert_outputs(out, "models")
     head = json.loads((out / "headline.json").read_text())
     assert head["numbers"]["best"] == "snn" and "scaffold split" in head["lines"][0]
+    assert any(line.startswith("Ensemble of the families") for line in head["lines"])
     table = pd.read_csv(out / "comparison.csv")
-    assert len(table) == 4 and table["n_seeds"].eq(2).all()
+    assert len(table) == 6 and table["n_seeds"].eq(2).all()
     depth = pd.DataFrame(
         {
             "model": ["snn", "snn", "fnn_bn", "fnn_bn"],

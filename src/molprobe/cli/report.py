@@ -302,7 +302,10 @@ def run_models(args) -> int:
                 "(t-interval), or the bootstrap interval of a single seed.")  # fmt: skip
     _save_figure(plots.plot_model_comparison(summary, metric), out / "comparison.png")
 
-    best = best_run(summary)
+    # curves need one trained model's test predictions: the ensemble row of `compare
+    # --ensemble` is an average of runs and has no directory of its own
+    ensemble = summary[summary["model"] == "ensemble"]
+    best = best_run(summary[summary["model"] != "ensemble"])
     run_root = args.models_dir / str(best["name"]) / str(best["split"])
     pred_files = sorted(run_root.glob("seed*/predictions.parquet"))
     if not pred_files:
@@ -331,6 +334,9 @@ def run_models(args) -> int:
 
     lines = [f"Best model ({best['split']} split): {best['name']}, test {metric} {best['mean ± CI']} "
              f"over {int(best['n_seeds'])} seed(s)."]  # fmt: skip
+    for _, r in ensemble.iterrows():
+        lines.append(f"Ensemble of the families (mean prediction), {r['split']} split: test {metric} "
+                     f"{r['mean ± CI']} over {int(r['n_seeds'])} seed(s).")  # fmt: skip
     _headline(
         out,
         "models",
