@@ -209,8 +209,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         top["explained_by"] = result.method
     else:
         top["explained_task"] = top["atom_weights"] = top["explained_by"] = []
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(args.output) as tmp:
+    with atomic_path(args.output) as tmp:  # creates the folder when missing
         top.to_csv(tmp, index=False)
     print(f"explained {len(top)} hits -> {args.output}")
     return 0

@@ -11,6 +11,7 @@ Positive weights push the prediction up, negative ones down.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,15 +76,14 @@ def explain_hits(
     by_task: dict[str, list[int]] = {}
     for i, task in enumerate(explain):
         by_task.setdefault(task, []).append(i)
-    for member, _ in usable:
-        for task, rows in by_task.items():
-            scores = atom_attributions(member, [smiles[i] for i in rows], list(tasks).index(task))
+    for task, rows in by_task.items():
+        group = [smiles[i] for i in rows]
+        raw_blocks: dict = {}  # the group's vector features, computed once for all members
+        for member, _ in usable:
+            scores = atom_attributions(member, group, list(tasks).index(task), raw_blocks)
             for i, s in zip(rows, scores, strict=True):
                 totals[i] += _unit_scale(np.asarray(s, dtype=float))
     weights = [[round(float(v) / len(usable), 3) for v in t] for t in totals]
-    counts: dict[tuple[str, str], int] = {}
-    for m, how in usable:
-        key = (m.meta.model_name, how)
-        counts[key] = counts.get(key, 0) + 1
+    counts = Counter((m.meta.model_name, how) for m, how in usable)
     method = ", ".join(f"{name} x{n} ({how})" for (name, how), n in sorted(counts.items()))
     return HitExplanations(list(explain), weights, method)

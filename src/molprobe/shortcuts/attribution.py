@@ -148,15 +148,19 @@ def attribution_method(loaded) -> str | None:
     return None
 
 
-def atom_attributions(loaded, smiles: Sequence[str], task: int) -> list[np.ndarray]:
+def atom_attributions(
+    loaded, smiles: Sequence[str], task: int, raw_blocks: dict | None = None
+) -> list[np.ndarray]:
     """Attribution per heavy atom (RDKit order of ``Chem.MolFromSmiles``) of each molecule for
-    the logit of ``task`` (an index into the model's tasks)."""
+    the logit of ``task`` (an index into the model's tasks). ``raw_blocks``: optional vector
+    feature cache for these ``smiles``, shared by several models (see
+    :func:`molprobe.screening.ensemble.member_features`)."""
     from molprobe.screening.ensemble import member_features
 
     method = attribution_method(loaded)
     if method is None:
         raise MolprobeError(f"no attribution method for model {loaded.meta.model_name!r}")
-    feats = member_features(loaded, list(smiles))
+    feats = member_features(loaded, list(smiles), raw_blocks=raw_blocks)
     if method == "gradient_x_input":
         return gradient_x_input(loaded.model, feats, task)
     spec, cols = _ecfp_block(loaded.meta.featurizers)
