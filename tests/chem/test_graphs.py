@@ -210,3 +210,19 @@ def test_spec_layout_guard():
         MolGraph.from_spec(bad)
     with pytest.raises(MolprobeError, match="xyz"):
         MolGraph()(["CCO", "xyz"])
+
+
+def test_molecule_features_follow_batches_subsets_and_concat():
+    store = MolGraph()(DIVERSE)
+    M = np.arange(len(DIVERSE) * 3, dtype=np.float32).reshape(-1, 3)
+    aug = store.with_mol_features(M)
+    assert aug.n_mol_features == 3 and store.n_mol_features == 0
+    assert aug.batch([4, 0, 4]).mol_features.equal(torch.as_tensor(M[[4, 0, 4]]))
+    assert not hasattr(store.batch([0]), "mol_features")
+    assert aug.subset([2, 1]).mol_features.equal(torch.as_tensor(M[[2, 1]]))
+    both = GraphStore.concat([aug.subset([0, 1]), aug.subset([2])])
+    assert both.mol_features.equal(torch.as_tensor(M[:3]))
+    with pytest.raises(MolprobeError, match="only some"):
+        GraphStore.concat([aug.subset([0]), store.subset([1])])
+    with pytest.raises(MolprobeError, match="inconsistent"):
+        store.with_mol_features(M[:2])

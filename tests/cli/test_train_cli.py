@@ -209,3 +209,29 @@ def test_train_lstm_on_tokens(workdir, tmp_path):
     assert "grad_norm/lstm1" in history.columns
     meta = json.loads((out / "meta.json").read_text())
     assert meta["input_dims"]["vocab_size"] == tok.vocab_size
+
+
+def test_graph_net_with_descriptor_readout(workdir, tmp_path, capsys):
+    """A GINE reading RDKit descriptors beside its pooled graph embedding (chemprop-style
+    extra features): trains, records both featurizers and the scaler, evaluates again only
+    with the same inputs."""
+    d, _ = workdir
+    out = tmp_path / "gine_desc"
+    extra = ["--params", "n_layers=2", "width=16"]
+    assert _train(d, "gine", ["graphs.pt", "descriptors.npz"], out, 0, extra) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert [f["name"] for f in meta["featurizers"]] == ["graph", "descriptors"]
+    assert meta["input_dims"]["mol_dim"] == 3 and meta["descriptor_scaler"] is not None
+    argv = ["evaluate", "--model-dir", str(out), "--molecules", str(d / "molecules.parquet"),
+            "--split", str(d / "splits" / "random" / "seed0.json"), "--bootstrap", "20"]  # fmt: skip
+    both = ["--features", str(d / "graphs.pt"), "--features", str(d / "descriptors.npz")]
+    assert main([*argv, *both, "--output", str(tmp_path / "e.json")]) == 0
+    trained = json.loads((out / "metrics.json").read_text())["test"]["mean"]["roc_auc"]
+    again = json.loads((tmp_path / "e.json").read_text())["test"]["mean"]["roc_auc"]
+    assert again == pytest.approx(trained, abs=1e-9)
+    capsys.readouterr()
+    graph_only = ["--features", str(d / "graphs.pt"), "--output", str(tmp_path / "f.json")]
+    assert main([*argv, *graph_only]) == 2
+    assert "featurizer" in capsys.readouterr().err
+    descriptors_first = [*both[2:], *both[:2], "--output", str(tmp_path / "g.json")]
+    assert main([*argv, *descriptors_first]) == 2

@@ -1,6 +1,7 @@
 """Verdict on planted layer profiles; neuron detectors; figures are written."""
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from molprobe.probing.neurons import detector_examples, neuron_table
@@ -63,3 +64,23 @@ def test_neuron_detectors():
     ex = detector_examples(X, Y, nt, [f"C{i}" for i in range(200)])
     top = ex[ex["concept"] == "a"]
     assert (top["has_concept"] == 1).all() and top["activation"].is_monotonic_decreasing
+
+
+def test_detector_atoms_mark_the_concept_in_each_top_molecule():
+    from molprobe.chem.concepts import compute_concepts
+    from molprobe.errors import MolprobeError
+    from molprobe.probing.neurons import detector_atoms
+
+    smiles = ["CC(=O)O", "Oc1ccccc1", "CCN", "OCC(=O)O"]
+    table = compute_concepts(smiles)
+    examples = pd.DataFrame(dict(layer="l1", concept="fr_COO", unit=3, rank=[0, 1],
+                                 row=[3, 1], smiles=[smiles[3], smiles[1]],
+                                 activation=[2.0, 1.0], has_concept=[1.0, 0.0]))  # fmt: skip
+    top = pd.DataFrame(dict(concept=["fr_COO"], layer=["l1"], best_auc=[0.95]))
+    out = detector_atoms(examples, top, table)
+    assert out["auc"].tolist() == [0.95, 0.95]
+    assert sorted(out["atoms"][0]) == [1, 2, 3, 4]  # [#6]C(=O)[OH] of glycolic acid OCC(=O)O
+    assert list(out["atoms"][1]) == []  # phenol has no carboxylic acid
+    wrong = examples.assign(row=[0, 1])  # rows of another molecule order
+    with pytest.raises(MolprobeError, match="do not match"):
+        detector_atoms(wrong, top, table)

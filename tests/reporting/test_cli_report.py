@@ -171,13 +171,20 @@ def test_report_probes_dynamics_screen(tmp_path):
     pd.DataFrame(
         {"concept": ["OH", "ring"], "best_unit": [3, 5], "best_auc": [0.95, 0.9]}
     ).to_parquet(tmp_path / "neurons.parquet")
-    pd.DataFrame({"concept": ["OH", "OH"], "unit": [3, 3], "rank": [0, 1], "smiles": ["Oc1ccccc1", "CCO"],
-                  "activation": [2.0, 1.5]}).to_parquet(tmp_path / "examples.parquet")  # fmt: skip
+    pd.DataFrame({"concept": ["OH", "OH"], "layer": "l1", "unit": [3, 3], "rank": [0, 1],
+                  "smiles": ["Oc1ccccc1", "CCC"], "activation": [2.0, 1.5], "has_concept": [1.0, 0.0],
+                  "auc": 0.95, "atoms": [[0], []]}).to_parquet(tmp_path / "examples.parquet")  # fmt: skip
     out = tmp_path / "report/probes"
     assert main(["report", "probes", "--model", "snn", "--probes", str(tmp_path / "probes.parquet"),
                  "--neurons", str(tmp_path / "neurons.parquet"), "--examples", str(tmp_path / "examples.parquet"),
                  "--outdir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "probes")
+    svg = (out / "neurons.svg").read_text()
+    from molprobe.cli.report import detector_legend
+
+    row = pd.read_parquet(tmp_path / "examples.parquet").iloc[0].to_dict()
+    assert detector_legend(row) == "OH · l1 unit 3: 2.00 (+) AUC 0.95"  # RDKit draws text as paths
+    assert "#FF9933" in svg.upper()  # the hydroxyl oxygen of phenol is highlighted
     assert "most selective concept" in json.loads((out / "headline.json").read_text())["lines"][0]
 
     grads = pd.DataFrame([("snn", 3, layer, step, 0, 10.0 ** (-(2 - layer) * step / 10), 1.0, 0.5) for layer in range(3)

@@ -43,7 +43,8 @@ def _run(*argv: str) -> None:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, tox21_path) -> Path:
-    """An SNN (2 epochs) and a random forest, trained on 300 Tox21 rows."""
+    """An SNN (2 epochs), a GINE with a descriptor readout (1 epoch) and a random forest,
+    trained on 300 Tox21 rows."""
     d = tmp_path_factory.mktemp("models")
     raw = d / "tox21.csv"
     pd.read_csv(tox21_path, nrows=300)[["smiles", *TASKS]].to_csv(raw, index=False)
@@ -52,14 +53,17 @@ def models(tmp_path_factory, tox21_path) -> Path:
     _run("split", str(mols), "--method", "random", "--seed", "0", "--output", str(d / "split.json"))
     _run("featurize", str(mols), "--featurizer", "ecfp", "--output", str(d / "ecfp.npz"))
     _run("featurize", str(mols), "--featurizer", "graph", "--output", str(d / "graph.pt"))
+    _run("featurize", str(mols), "--featurizer", "descriptors", "--output", str(d / "desc.npz"))
     common = ["--molecules", str(mols), "--split", str(d / "split.json")]
     for model, feats, extra in (
-        ("snn", "ecfp.npz", ["--epochs", "2", "--params", "n_layers=2", "width=32"]),
-        ("gine", "graph.pt", ["--epochs", "1", "--params", "n_layers=2", "width=16"]),
-        ("rf", "ecfp.npz", ["--params", "n_estimators=20"]),
+        ("snn", ["ecfp.npz"], ["--epochs", "2", "--params", "n_layers=2", "width=32"]),
+        # a graph net that also reads RDKit descriptors in its readout
+        ("gine", ["graph.pt", "desc.npz"], ["--epochs", "1", "--params", "n_layers=2", "width=16"]),
+        ("rf", ["ecfp.npz"], ["--params", "n_estimators=20"]),
     ):
+        features = [a for f in feats for a in ("--features", str(d / f))]
         _run(
-            "train", "--model", model, *common, "--features", str(d / feats),
+            "train", "--model", model, *common, *features,
             "--output-dir", str(d / "models" / model / "seed0"), *extra,
         )  # fmt: skip
     return d / "models"

@@ -37,6 +37,7 @@ rule probe:
         neurons="results/{dataset}/probes/{model}/neurons.parquet",
         verdict="results/{dataset}/probes/{model}/verdict.md",
         heatmap="results/{dataset}/probes/{model}/heatmap.png",
+        examples="results/{dataset}/probes/{model}/examples.parquet",
     wildcard_constraints:
         model=r"snn|fnn_bn|gine|attentivefp|lstm",
     params:

@@ -88,6 +88,7 @@ rule report_probes:
     input:
         probes=f"{RESULTS}/{{dataset}}/probes/{{model}}/probes.parquet",
         neurons=f"{RESULTS}/{{dataset}}/probes/{{model}}/neurons.parquet",
+        examples=f"{RESULTS}/{{dataset}}/probes/{{model}}/examples.parquet",
     output:
         heatmap=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/heatmap.png", "probes_heatmap", "probes", "{dataset}: {model}", figure="1 layer × concept heatmap"),
         curves=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/curves.png", "probes_curves", "probes", "{dataset}: {model}", figure="2 per-concept curves"),
@@ -96,11 +97,6 @@ rule report_probes:
         headline=f"{REPORT}/{{dataset}}/probes/{{model}}/headline.json",
     params:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/probes/{wc.model}",
-        examples=lambda wc: (
-            f"--examples {RESULTS}/{wc.dataset}/probes/{wc.model}/examples.parquet"
-            if os.path.exists(f"{RESULTS}/{wc.dataset}/probes/{wc.model}/examples.parquet")
-            else ""
-        ),
     log:
         f"{RESULTS}/logs/{{dataset}}/report_probes_{{model}}.log",
     threads: 1
@@ -108,7 +104,8 @@ rule report_probes:
         "../envs/molprobe.yaml"
     shell:
         "molprobe report probes --model {wildcards.model:q} --probes {input.probes:q}"
-        " --neurons {input.neurons:q} {params.examples} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --neurons {input.neurons:q} --examples {input.examples:q} --outdir {params.outdir:q}"
+        " > {log:q} 2>&1"
 
 
 # ------------------------------------------------------------------------------ dynamics

@@ -32,7 +32,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +184,9 @@ class GraphStore:
     edge_attr (n_edges_total, F_bond) float32; atom_ptr / edge_ptr (n_molecules + 1) int64
     offsets: molecule i owns atoms ``atom_ptr[i]:atom_ptr[i+1]`` and edges
     ``edge_ptr[i]:edge_ptr[i+1]``. ``spec`` is the featurizer spec that made it.
+    ``mol_features``: optional molecule-level inputs (n_molecules, F_mol) float32 (e.g. scaled
+    RDKit descriptors) that batches carry as ``mol_features`` (B, F_mol) for the readout, as
+    chemprop's extra features; set with :meth:`with_mol_features`, never saved in graph.pt.
     """
 
     x: torch.Tensor
@@ -192,6 +195,7 @@ class GraphStore:
     atom_ptr: torch.Tensor
     edge_ptr: torch.Tensor
     spec: dict | None = field(default=None)
+    mol_features: torch.Tensor | None = field(default=None)
 
     def __post_init__(self):
         n = self.atom_ptr.numel() - 1
@@ -204,13 +208,18 @@ class GraphStore:
             and self.edge_index.shape[0] == 2
             and int(self.atom_ptr[-1]) == self.x.shape[0]
             and int(self.edge_ptr[-1]) == self.edge_index.shape[1] == self.edge_attr.shape[0]
+            and (
+                self.mol_features is None
+                or (self.mol_features.dim() == 2 and self.mol_features.shape[0] == n)
+            )
         )
         if not ok:
             raise MolprobeError(
                 "GraphStore: inconsistent tensors "
                 f"(x {tuple(self.x.shape)}, edge_index {tuple(self.edge_index.shape)}, "
                 f"edge_attr {tuple(self.edge_attr.shape)}, atom_ptr {tuple(self.atom_ptr.shape)}, "
-                f"edge_ptr {tuple(self.edge_ptr.shape)})"
+                f"edge_ptr {tuple(self.edge_ptr.shape)}, mol_features "
+                f"{None if self.mol_features is None else tuple(self.mol_features.shape)})"
             )
 
     def __len__(self) -> int:
@@ -231,6 +240,16 @@ class GraphStore:
         return self.edge_attr.shape[1]
 
     @property
+    def n_mol_features(self) -> int:
+        """Molecule-level input columns (0 without them)."""
+        return 0 if self.mol_features is None else self.mol_features.shape[1]
+
+    def with_mol_features(self, features) -> GraphStore:
+        """The same graphs with molecule-level inputs (n_molecules, F_mol), float32."""
+        M = torch.as_tensor(np.asarray(features, dtype=np.float32), device=self.x.device)
+        return replace(self, mol_features=M)
+
+    @property
     def n_atoms(self) -> torch.Tensor:
         """Heavy atoms per molecule, int64 (n_molecules,)."""
         return self.atom_ptr[1:] - self.atom_ptr[:-1]
@@ -244,6 +263,7 @@ class GraphStore:
             self.atom_ptr.to(device),
             self.edge_ptr.to(device),
             self.spec,
+            None if self.mol_features is None else self.mol_features.to(device),
         )
 
     def _index(self, indices) -> torch.Tensor:
@@ -264,7 +284,7 @@ class GraphStore:
 
     def subset(self, indices) -> GraphStore:
         """The molecules at ``indices`` (in that order) as a new store."""
-        _, atom_pos, edge_pos, _, _, atom_ptr, edge_ptr = self._select(indices)
+        idx, atom_pos, edge_pos, _, _, atom_ptr, edge_ptr = self._select(indices)
         return GraphStore(
             self.x[atom_pos],
             self.edge_index[:, edge_pos],
@@ -272,6 +292,7 @@ class GraphStore:
             atom_ptr,
             edge_ptr,
             self.spec,
+            None if self.mol_features is None else self.mol_features[idx],
         )
 
     def batch(self, indices, y: torch.Tensor | None = None):
@@ -301,6 +322,8 @@ class GraphStore:
         )
         if y is not None:
             out.y = y
+        if self.mol_features is not None:
+            out.mol_features = self.mol_features[idx]
         out._num_graphs = idx.numel()
         return out
 
@@ -319,6 +342,9 @@ class GraphStore:
         """Stores one after another (molecule order kept); spec of the first."""
         if not stores:
             raise MolprobeError("GraphStore.concat: nothing to concatenate")
+        with_mol = sorted({s.mol_features is not None for s in stores})
+        if len(with_mol) > 1:
+            raise MolprobeError("GraphStore.concat: only some stores have molecule features")
 
         def ptrs(name):
             out, base = [stores[0].__dict__[name][:1]], 0
@@ -335,6 +361,7 @@ class GraphStore:
             ptrs("atom_ptr"),
             ptrs("edge_ptr"),
             stores[0].spec,
+            None if with_mol[0] is False else torch.cat([s.mol_features for s in stores]),
         )
 
     def to_dict(self) -> dict:

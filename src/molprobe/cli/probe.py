@@ -53,6 +53,10 @@ def register(sub) -> None:
     p.add_argument(
         "--node-max-atoms", type=int, default=4000, help="atoms for node probes (0 = skip)"
     )
+    p.add_argument(
+        "--n-detectors", type=int, default=6,
+        help="concepts whose best trained detector neuron is shown with its top molecules",
+    )  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--batch-size", type=int, default=256)
@@ -101,8 +105,8 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     from molprobe.cli.train import _read_molecules, load_inputs
     from molprobe.models.registry import InputDims, build_model, get_spec, make_params
     from molprobe.probing.activations import collect_activations, random_copy
-    from molprobe.probing.neurons import detector_examples, neuron_table
-    from molprobe.probing.plots import draw_detector, plot_heatmap, plot_level_curves
+    from molprobe.probing.neurons import detector_atoms, detector_examples, neuron_table
+    from molprobe.probing.plots import plot_heatmap, plot_level_curves
     from molprobe.probing.probes import (
         ProbeConfig,
         add_random_baseline,
@@ -128,7 +132,7 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
         seed=args.seed, device=str(device),
     )  # fmt: skip
     out = args.output_dir
-    (out / "detectors").mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     probes, neurons, nodes, links, examples = [], [], [], [], []
     alerts = set(table.meta.loc[table.meta["family"] == "alert", "concept"])
     for k, model_dir in enumerate(args.model_dirs):
@@ -142,8 +146,12 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
         kind = get_spec(meta.model_name).input_kind
         if kind == "tokens":
             log.warning("%s: token models are probed at molecule level only", name)
-        features, _, _ = load_inputs(kind, args.features, len(mols), np.asarray(split["train"]))
+        features, _, _ = load_inputs(
+            kind, args.features, len(mols), None, scaler_state=meta.descriptor_scaler
+        )
         sub = table.select(rows)
+        if k == 0:
+            example_sub = sub  # detector examples index the first model's probe molecules
         data = make_probe_data(sub, cfg, max_pharm2d=args.max_pharm2d)
         labels = data.labels
         batches = _batches(model, features, rows, args.batch_size, device)
@@ -228,21 +236,8 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
         ex = pd.concat(examples, ignore_index=True)
         write_parquet(ex, out / "detectors.parquet")
         best = neu[(neu["init"] == "trained")].sort_values("best_auc", ascending=False)
-        for r in best.drop_duplicates("concept").head(6).itertuples():
-            e = ex[(ex["concept"] == r.concept) & (ex["layer"] == r.layer)]
-            kk = sub.atom_meta["concept"].tolist()
-            atoms = [
-                sub.atoms_of(int(i), r.concept).tolist() if r.concept in kk else []
-                for i in e["row"]
-            ]
-            legends = [
-                f"{a:.2f} {'+' if h == 1 else '-'}"
-                for a, h in zip(e["activation"], e["has_concept"], strict=True)
-            ]
-            safe = "".join(ch if ch.isalnum() else "_" for ch in r.concept)[:60]
-            draw_detector(
-                e["smiles"].tolist(), atoms, legends, out / "detectors" / f"{r.layer}_{safe}.png"
-            )
+        top = best.drop_duplicates("concept").head(args.n_detectors)
+        write_parquet(detector_atoms(ex, top, example_sub), out / "examples.parquet")
     with atomic_path(out / "verdict.md") as tmp:  # last: its presence marks a finished probe
         tmp.write_text(verdict_markdown(table_out, neu, lk, alerts=alerts))
     print(f"probed {len(args.model_dirs)} model(s) -> {out}")

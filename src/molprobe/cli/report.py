@@ -363,6 +363,23 @@ def run_depth(args) -> int:
 # ------------------------------------------------------------------------------------- probes
 
 
+def detector_legend(row: dict) -> str:
+    """Legend of one top-activating molecule: concept, layer/unit, activation, whether the
+    molecule has the concept (+/-) and the detector's ROC-AUC when known."""
+    text = str(row.get("concept", ""))
+    if row.get("unit") is not None:
+        where = f"{row['layer']} unit {row['unit']}" if row.get("layer") else f"unit {row['unit']}"
+        text += f" · {where}"
+    if row.get("activation") is not None:
+        text += f": {float(row['activation']):.2f}"
+    has = row.get("has_concept")
+    if has is not None and not pd.isna(has):
+        text += " (+)" if float(has) == 1 else " (−)"
+    if row.get("auc") is not None and not pd.isna(row["auc"]):
+        text += f" AUC {float(row['auc']):.2f}"
+    return text
+
+
 def run_probes(args) -> int:
     from molprobe.reporting import plots
     from molprobe.reporting.structures import draw_grid
@@ -390,11 +407,9 @@ def run_probes(args) -> int:
         )
     examples = _read_table(args.examples) if args.examples is not None else pd.DataFrame()
     if len(examples) and "smiles" in examples.columns:
-        examples = (
-            examples.sort_values(["concept", "rank"]) if "rank" in examples.columns else examples
-        )
-        legends = [f"{r.concept} · unit {r.unit}: {r.activation:.2f}" if {"unit", "activation"} <= set(examples.columns)
-                   else str(r.concept) for r in examples.itertuples()]  # fmt: skip
+        if "rank" in examples.columns and "auc" not in examples.columns:  # else: display order
+            examples = examples.sort_values(["concept", "rank"])
+        legends = [detector_legend(r._asdict()) for r in examples.itertuples(index=False)]
         atoms = None
         if "atoms" in examples.columns:
             atoms = [

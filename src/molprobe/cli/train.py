@@ -208,20 +208,29 @@ def load_inputs(
     train_idx: np.ndarray | None,
     scaler_state: dict | None = None,
 ):
-    """Features of the model's input kind: (features, [spec...], descriptor scaler state)."""
+    """Features of the model's input kind: (features, [spec...], descriptor scaler state).
+
+    Graph nets take the graph file first and optionally vector files after it (e.g.
+    descriptors): those become the store's molecule-level inputs, scaled like a vector
+    model's (train-split statistics, or ``scaler_state``)."""
     if kind == "vector":
         return _load_vector_blocks(paths, n, train_idx, scaler_state)
-    if len(paths) != 1:
-        raise MolprobeError(f"{kind} models take exactly one --features file, got {len(paths)}")
     if kind == "graph":
         from molprobe.chem.featurize import load_features
 
+        if not paths:
+            raise MolprobeError("graph models need a graph --features file")
         store, spec = load_features(paths[0])
         if isinstance(store, np.ndarray):
-            raise InputError(paths[0], "expected a graph file (graphs.pt), got vector features")
+            raise InputError(paths[0], "expected a graph file (graph.pt) first, got vector features")
         if len(store) != n:
             raise InputError(paths[0], f"{len(store)} graphs but the molecule table has {n}")
-        return store, [spec], None
+        if len(paths) == 1:
+            return store, [spec], None
+        X, specs, state = _load_vector_blocks(paths[1:], n, train_idx, scaler_state)
+        return store.with_mol_features(X), [spec, *specs], state
+    if len(paths) != 1:
+        raise MolprobeError(f"{kind} models take exactly one --features file, got {len(paths)}")
     feats, spec = _load_tokens(paths[0], n)
     return feats, [spec], None
 

@@ -28,6 +28,18 @@ def _mlp(d_in: int, d_hidden: int, d_out: int, dropout: float) -> nn.Sequential:
     )
 
 
+def with_mol_features(h: torch.Tensor, batch, mol_dim: int) -> torch.Tensor:
+    """Graph embedding (B, width) joined with the batch's molecule-level inputs
+    ``batch.mol_features`` (B, mol_dim) when the model was built with ``mol_dim`` > 0."""
+    if not mol_dim:
+        return h
+    M = getattr(batch, "mol_features", None)
+    if M is None or M.shape[-1] != mol_dim:
+        got = "none" if M is None else M.shape[-1]
+        raise MolprobeError(f"this graph net reads {mol_dim} molecule features per graph, got {got}")
+    return torch.cat([h, M.to(h.dtype)], dim=1)
+
+
 class GINEStep(nn.Module):
     """One residual GINE message-passing step:
     ``x' = x + Dropout(ReLU(BN(MLP((1+eps) x + sum_j ReLU(x_j + W e_ij)))))``.
@@ -70,6 +82,8 @@ class GINE(nn.Module):
         atom_dim / bond_dim: per-atom / per-bond feature sizes of the GraphStore.
         n_tasks: outputs. n_layers: message-passing steps. width: embedding size.
         pool: ``sum`` or ``mean``. dropout: dropout in steps and head.
+        mol_dim: molecule-level inputs (e.g. scaled RDKit descriptors) joined to the pooled
+            embedding before the head (0 = graph only).
     """
 
     def __init__(
@@ -81,6 +95,7 @@ class GINE(nn.Module):
         width: int = 192,
         pool: str = "sum",
         dropout: float = 0.1,
+        mol_dim: int = 0,
     ):
         super().__init__()
         if n_layers < 1:
@@ -88,7 +103,8 @@ class GINE(nn.Module):
         self.atom_encoder = nn.Linear(atom_dim, width)
         self.steps = nn.ModuleList(GINEStep(width, bond_dim, dropout) for _ in range(n_layers))
         self.pool = GraphPool(pool)
-        self.head = _mlp(width, width, n_tasks, dropout)
+        self.mol_dim = mol_dim
+        self.head = _mlp(width + mol_dim, width, n_tasks, dropout)
 
     def embed(self, batch) -> torch.Tensor:
         """Pooled graph embedding (B, width)."""
@@ -98,7 +114,7 @@ class GINE(nn.Module):
         return self.pool(x, batch.batch, batch.num_graphs)
 
     def forward(self, batch) -> torch.Tensor:
-        return self.head(self.embed(batch))
+        return self.head(with_mol_features(self.embed(batch), batch, self.mol_dim))
 
     def hidden_layers(self) -> list[tuple[str, nn.Module]]:
         """``mp1..mpN`` -> node embeddings (n_atoms, width) after each step; ``pool`` -> (B, width)."""
@@ -169,6 +185,7 @@ class AttentiveFP(nn.Module):
     Args:
         atom_dim / bond_dim: feature sizes. n_tasks: outputs. n_layers: atom steps (>= 1).
         timesteps: readout attention steps. width: embedding size. dropout: dropout rate.
+        mol_dim: molecule-level inputs joined to the readout before the head (0 = none).
     """
 
     def __init__(
@@ -180,6 +197,7 @@ class AttentiveFP(nn.Module):
         timesteps: int = 2,
         width: int = 200,
         dropout: float = 0.1,
+        mol_dim: int = 0,
     ):
         super().__init__()
         if n_layers < 1 or timesteps < 1:
@@ -190,7 +208,8 @@ class AttentiveFP(nn.Module):
         )
         self.readout = AttentiveReadout(width, timesteps, dropout)
         self.dropout = dropout
-        self.head = nn.Linear(width, n_tasks)
+        self.mol_dim = mol_dim
+        self.head = nn.Linear(width + mol_dim, n_tasks)
 
     def embed(self, batch) -> torch.Tensor:
         """Graph embedding (B, width)."""
@@ -201,7 +220,7 @@ class AttentiveFP(nn.Module):
 
     def forward(self, batch) -> torch.Tensor:
         out = F.dropout(self.embed(batch), p=self.dropout, training=self.training)
-        return self.head(out)
+        return self.head(with_mol_features(out, batch, self.mol_dim))
 
     @torch.no_grad()
     def atom_attention(self, batch) -> torch.Tensor:

@@ -23,12 +23,14 @@ InputKind = Literal["vector", "graph", "tokens"]
 @dataclass(frozen=True)
 class InputDims:
     """Sizes a model needs from its features: ``n_features`` (vector), ``atom_dim`` /
-    ``bond_dim`` (graph), ``vocab_size`` (tokens)."""
+    ``bond_dim`` (graph), ``mol_dim`` (molecule-level inputs of a graph net, e.g. descriptors),
+    ``vocab_size`` (tokens)."""
 
     n_features: int = 0
     atom_dim: int = 0
     bond_dim: int = 0
     vocab_size: int = 0
+    mol_dim: int = 0
 
 
 # ----------------------------------------------------------------------------- hyperparameters
@@ -128,15 +130,17 @@ def _build_fnn(p: FNNParams, dims: InputDims, n_tasks: int):
 def _build_gine(p: GINEParams, dims: InputDims, n_tasks: int):
     from molprobe.models.gnn import GINE
 
-    return GINE(dims.atom_dim, dims.bond_dim, n_tasks, p.n_layers, p.width, p.pool, p.dropout)
+    return GINE(dims.atom_dim, dims.bond_dim, n_tasks, p.n_layers, p.width, p.pool, p.dropout,
+                dims.mol_dim)  # fmt: skip
 
 
 def _build_attentivefp(p: AttentiveFPParams, dims: InputDims, n_tasks: int):
     from molprobe.models.gnn import AttentiveFP
 
     return AttentiveFP(
-        dims.atom_dim, dims.bond_dim, n_tasks, p.n_layers, p.timesteps, p.width, p.dropout
-    )
+        dims.atom_dim, dims.bond_dim, n_tasks, p.n_layers, p.timesteps, p.width, p.dropout,
+        dims.mol_dim,
+    )  # fmt: skip
 
 
 def _build_lstm(p: LSTMParams, dims: InputDims, n_tasks: int):

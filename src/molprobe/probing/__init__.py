@@ -5,5 +5,5 @@
   online code length, sparse probes, hierarchy confound, node-level probes.
 - :mod:`~molprobe.probing.neurons`: single-neuron detectors (DeepTox style).
 - :mod:`~molprobe.probing.verdict`: layer locations per concept level with bootstrap intervals.
-- :mod:`~molprobe.probing.plots`: heatmaps, per-level curves, detector depictions.
+- :mod:`~molprobe.probing.plots`: heatmaps and per-level curves (the report draws the detector molecules).
 """

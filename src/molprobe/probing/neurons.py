@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from molprobe.errors import MolprobeError
 from molprobe.probing.probes import unit_aucs
 
 
@@ -81,3 +82,27 @@ def detector_examples(
     return pd.DataFrame(
         rows, columns=["concept", "unit", "rank", "row", "smiles", "activation", "has_concept"]
     )
+
+
+def detector_atoms(examples: pd.DataFrame, top: pd.DataFrame, molecules) -> pd.DataFrame:
+    """The top-activating molecules of the chosen detectors, with the concept's atoms.
+
+    examples: :func:`detector_examples` rows with a ``layer`` column, ``row`` indexing
+    ``molecules`` (a :class:`molprobe.chem.concepts.ConceptTable` of the probe molecules).
+    top: one row per shown detector (concept, layer, best_auc), in display order.
+    Returns the examples of those detectors plus ``auc`` and ``atoms`` (atom indices of the
+    concept in each molecule, RDKit order; empty for molecule-level-only concepts)."""
+    atom_concepts = set(molecules.atom_meta["concept"])
+    parts = []
+    for r in top.itertuples(index=False):
+        e = examples[(examples["concept"] == r.concept) & (examples["layer"] == r.layer)].copy()
+        if [molecules.smiles[int(i)] for i in e["row"]] != e["smiles"].tolist():
+            raise MolprobeError("detector examples do not match the probe molecules")
+        e["auc"] = float(r.best_auc)
+        e["atoms"] = [
+            molecules.atoms_of(int(i), r.concept).tolist() if r.concept in atom_concepts else []
+            for i in e["row"]
+        ]
+        parts.append(e)
+    cols = [*examples.columns, "auc", "atoms"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)

@@ -87,22 +87,3 @@ def plot_level_curves(
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
-
-
-def draw_detector(
-    smiles: list[str], atoms: list[list[int]], legends: list[str], path: str | os.PathLike
-) -> None:
-    """Grid of molecules with the given atoms highlighted (PNG)."""
-    from rdkit import Chem
-    from rdkit.Chem import Draw
-
-    mols = [Chem.MolFromSmiles(s) for s in smiles]
-    keep = [i for i, m in enumerate(mols) if m is not None]
-    img = Draw.MolsToGridImage(
-        [mols[i] for i in keep],
-        molsPerRow=4,
-        subImgSize=(250, 220),
-        legends=[legends[i] for i in keep],
-        highlightAtomLists=[[int(a) for a in atoms[i]] for i in keep],
-    )
-    img.save(str(path))

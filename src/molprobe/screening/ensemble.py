@@ -67,32 +67,43 @@ def member_features(
     featurizers do), reused by vector featurizers instead of parsing again. ``raw_blocks``:
     optional cache of unscaled vector blocks by featurizer spec, shared by the members of an
     ensemble (seeds differ in their fitted descriptor scaler, not in the descriptors)."""
-    from molprobe.chem.featurize import DescriptorScaler, make_featurizer
+    from molprobe.chem.featurize import make_featurizer
 
     meta = loaded.meta
     specs = meta.featurizers
     kind = _input_kind(meta.model_name)
     if kind == "vector":
-        blocks = []
-        for spec in specs:
-            key = json.dumps(spec, sort_keys=True)
-            if raw_blocks is not None and key in raw_blocks:
-                X = raw_blocks[key]
-            else:
-                X = _vector_features(make_featurizer(spec), smiles, mols)
-                if raw_blocks is not None:
-                    raw_blocks[key] = X
-            if spec.get("name") == "descriptors":
-                if meta.descriptor_scaler is None:
-                    raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
-                X = DescriptorScaler.from_dict(meta.descriptor_scaler).transform(X)
-            blocks.append(X.astype(np.float32))
-        return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+        return _vector_input(meta, specs, smiles, mols, raw_blocks)
     featurizer = make_featurizer(specs[0])
     if kind == "graph":
-        return featurizer(list(smiles))
+        store = featurizer(list(smiles))
+        if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
+            store = store.with_mol_features(_vector_input(meta, specs[1:], smiles, mols, raw_blocks))
+        return store
     ids, lengths = featurizer.encode(list(smiles), featurizer.max_len)
     return ids, lengths, int(meta.input_dims.get("vocab_size") or featurizer.vocab_size)
+
+
+def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
+    """The vector blocks of ``specs`` side by side, float32 (n, F), descriptors scaled with
+    the model's saved train-split scaler; raw blocks are looked up in / added to ``raw_blocks``."""
+    from molprobe.chem.featurize import DescriptorScaler, make_featurizer
+
+    blocks = []
+    for spec in specs:
+        key = json.dumps(spec, sort_keys=True)
+        if raw_blocks is not None and key in raw_blocks:
+            X = raw_blocks[key]
+        else:
+            X = _vector_features(make_featurizer(spec), smiles, mols)
+            if raw_blocks is not None:
+                raw_blocks[key] = X
+        if spec.get("name") == "descriptors":
+            if meta.descriptor_scaler is None:
+                raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
+            X = DescriptorScaler.from_dict(meta.descriptor_scaler).transform(X)
+        blocks.append(X.astype(np.float32))
+    return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
 
 
 def _input_kind(model_name: str) -> str:

@@ -81,7 +81,10 @@ def model_inputs(meta, cached: Mapping[str, tuple[object, dict]], smiles: Sequen
         X, _ = assemble_vectors(blocks, meta.featurizers, meta.descriptor_scaler)
         return X
     if kind == "graph":
-        return blocks[0]
+        if len(blocks) == 1:
+            return blocks[0]
+        X, _ = assemble_vectors(blocks[1:], meta.featurizers[1:], meta.descriptor_scaler)
+        return blocks[0].with_mol_features(X)
     ids = np.asarray(blocks[0])
     vocab = int(meta.input_dims.get("vocab_size") or 0)
     return ids, (ids != 0).sum(axis=1), vocab

@@ -57,7 +57,11 @@ class GraphSource:
 
     @property
     def dims(self) -> InputDims:
-        return InputDims(atom_dim=self.store.n_atom_features, bond_dim=self.store.n_bond_features)
+        return InputDims(
+            atom_dim=self.store.n_atom_features,
+            bond_dim=self.store.n_bond_features,
+            mol_dim=self.store.n_mol_features,
+        )
 
     def take(self, idx: torch.Tensor):
         return self.store.batch(idx.to(self.store.atom_ptr.device))
