@@ -102,7 +102,9 @@ def main(argv=None) -> int:
                          s_per_epoch=seconds / args.epochs, epochs=args.epochs))  # fmt: skip
         print(f"chemprop seed {seed}: test ROC-AUC {rows[-1]['test_auc']:.3f} "
               f"({seconds:.0f} s, {seconds / args.epochs:.1f} s/epoch)", flush=True)  # fmt: skip
-        for metrics in sorted((args.results / "models").glob(f"*/{args.split}/seed{seed}/metrics.json")):
+        for metrics in sorted(
+            (args.results / "models").glob(f"*/{args.split}/seed{seed}/metrics.json")
+        ):
             m = json.loads(metrics.read_text())
             rows.append(dict(model=m["model"], seed=seed, test_auc=m["test"]["mean"]["roc_auc"],
                              ci_low=m["test"]["mean_ci_low"]["roc_auc"],

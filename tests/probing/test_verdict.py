@@ -1,8 +1,8 @@
 """Verdict on planted layer profiles; neuron detectors; figures are written."""
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from molprobe.probing.neurons import detector_examples, neuron_table
 from molprobe.probing.plots import plot_heatmap, plot_level_curves

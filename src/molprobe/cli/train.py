@@ -222,7 +222,9 @@ def load_inputs(
             raise MolprobeError("graph models need a graph --features file")
         store, spec = load_features(paths[0])
         if isinstance(store, np.ndarray):
-            raise InputError(paths[0], "expected a graph file (graph.pt) first, got vector features")
+            raise InputError(
+                paths[0], "expected a graph file (graph.pt) first, got vector features"
+            )
         if len(store) != n:
             raise InputError(paths[0], f"{len(store)} graphs but the molecule table has {n}")
         if len(paths) == 1:

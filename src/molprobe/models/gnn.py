@@ -36,7 +36,9 @@ def with_mol_features(h: torch.Tensor, batch, mol_dim: int) -> torch.Tensor:
     M = getattr(batch, "mol_features", None)
     if M is None or M.shape[-1] != mol_dim:
         got = "none" if M is None else M.shape[-1]
-        raise MolprobeError(f"this graph net reads {mol_dim} molecule features per graph, got {got}")
+        raise MolprobeError(
+            f"this graph net reads {mol_dim} molecule features per graph, got {got}"
+        )
     return torch.cat([h, M.to(h.dtype)], dim=1)
 
 

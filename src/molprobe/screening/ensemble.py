@@ -78,7 +78,9 @@ def member_features(
     if kind == "graph":
         store = featurizer(list(smiles))
         if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
-            store = store.with_mol_features(_vector_input(meta, specs[1:], smiles, mols, raw_blocks))
+            store = store.with_mol_features(
+                _vector_input(meta, specs[1:], smiles, mols, raw_blocks)
+            )
         return store
     ids, lengths = featurizer.encode(list(smiles), featurizer.max_len)
     return ids, lengths, int(meta.input_dims.get("vocab_size") or featurizer.vocab_size)
