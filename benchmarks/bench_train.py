@@ -6,8 +6,8 @@ and seconds per epoch (not a unit test; `make bench`).
     python benchmarks/bench_train.py --split scaffold --seeds 0 1 2
 
 Molecules are standardized with molprobe.chem.standardize, featurized with the molprobe
-featurizers (ECFP4 2048 bits [+ RDKit descriptors with --descriptors], molecular graphs), split with molprobe.chem.splits. chemprop is
-run on the same split when it is importable (it is not a molprobe dependency).
+featurizers (ECFP4 2048 bits [+ RDKit descriptors with --descriptors], molecular graphs), split with molprobe.chem.splits. chemprop is compared on the workflow's own splits by
+benchmarks/bench_chemprop.py (it is not a molprobe dependency).
 """
 
 from __future__ import annotations
@@ -69,14 +69,6 @@ def featurize(smiles, need_graphs: bool, jobs: int, descriptors: bool = False):
             f"graphs: {len(G)} molecules, {G.x.shape[0]} atoms in {time.perf_counter() - t:.1f} s"
         )
     return blocks, [fz.spec for fz in fzs], G
-
-
-def run_chemprop(smiles, Y, split) -> str:
-    try:
-        import chemprop  # noqa: F401
-    except ImportError:
-        return "chemprop not installed: skipped (pip install chemprop to compare)"
-    return "chemprop is installed but this script does not drive it yet: skipped"
 
 
 def main(argv=None) -> int:
@@ -157,7 +149,6 @@ def main(argv=None) -> int:
                 f"(best {r['best_epoch']}), {r['s_per_epoch']:.1f} s/epoch on {r['device']}",
                 flush=True,
             )
-        print(run_chemprop(smiles, Y, split))
     table = pd.DataFrame(rows)
     if len(args.seeds) > 1:
         print(table.groupby("model")["test_auc"].agg(["mean", "std", "count"]).round(3))
