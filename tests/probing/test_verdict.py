@@ -81,6 +81,9 @@ def test_detector_atoms_mark_the_concept_in_each_top_molecule():
     assert out["auc"].tolist() == [0.95, 0.95]
     assert sorted(out["atoms"][0]) == [1, 2, 3, 4]  # [#6]C(=O)[OH] of glycolic acid OCC(=O)O
     assert list(out["atoms"][1]) == []  # phenol has no carboxylic acid
+    other_unit = top.assign(best_unit=[7])  # another seed's best neuron: not these examples
+    with pytest.raises(MolprobeError, match="another unit"):
+        detector_atoms(examples, other_unit, table)
     wrong = examples.assign(row=[0, 1])  # rows of another molecule order
     with pytest.raises(MolprobeError, match="do not match"):
         detector_atoms(wrong, top, table)

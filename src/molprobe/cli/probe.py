@@ -152,6 +152,7 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
         sub = table.select(rows)
         if k == 0:
             example_sub = sub  # detector examples index the first model's probe molecules
+            example_seed = int(meta.seed)
         data = make_probe_data(sub, cfg, max_pharm2d=args.max_pharm2d)
         labels = data.labels
         batches = _batches(model, features, rows, args.batch_size, device)
@@ -235,7 +236,10 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     if examples:
         ex = pd.concat(examples, ignore_index=True)
         write_parquet(ex, out / "detectors.parquet")
-        best = neu[(neu["init"] == "trained")].sort_values("best_auc", ascending=False)
+        # examples come from the first model: rank its own detectors (another seed's best
+        # unit is a different neuron)
+        first = (neu["init"] == "trained") & (neu["seed"] == example_seed)
+        best = neu[first].sort_values("best_auc", ascending=False)
         top = best.drop_duplicates("concept").head(args.n_detectors)
         write_parquet(detector_atoms(ex, top, example_sub), out / "examples.parquet")
     with atomic_path(out / "verdict.md") as tmp:  # last: its presence marks a finished probe

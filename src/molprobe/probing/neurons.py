@@ -89,7 +89,8 @@ def detector_atoms(examples: pd.DataFrame, top: pd.DataFrame, molecules) -> pd.D
 
     examples: :func:`detector_examples` rows with a ``layer`` column, ``row`` indexing
     ``molecules`` (a :class:`molprobe.chem.concepts.ConceptTable` of the probe molecules).
-    top: one row per shown detector (concept, layer, best_auc), in display order.
+    top: one row per shown detector (concept, layer, best_auc, optional best_unit), in
+    display order, from the same model as the examples.
     Returns the examples of those detectors plus ``auc`` and ``atoms`` (atom indices of the
     concept in each molecule, RDKit order; empty for molecule-level-only concepts)."""
     atom_concepts = set(molecules.atom_meta["concept"])
@@ -98,6 +99,8 @@ def detector_atoms(examples: pd.DataFrame, top: pd.DataFrame, molecules) -> pd.D
         e = examples[(examples["concept"] == r.concept) & (examples["layer"] == r.layer)].copy()
         if [molecules.smiles[int(i)] for i in e["row"]] != e["smiles"].tolist():
             raise MolprobeError("detector examples do not match the probe molecules")
+        if "best_unit" in top.columns and (e["unit"] != int(r.best_unit)).any():
+            raise MolprobeError(f"{r.concept} at {r.layer}: examples are of another unit")
         e["auc"] = float(r.best_auc)
         e["atoms"] = [
             molecules.atoms_of(int(i), r.concept).tolist() if r.concept in atom_concepts else []
