@@ -238,7 +238,10 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
         write_parquet(ex, out / "detectors.parquet")
         # examples come from the first model: rank its own detectors (another seed's best
         # unit is a different neuron)
+        # and show hidden neurons: input columns (e.g. the fr_* descriptor counts) are the
+        # concepts themselves
         first = (neu["init"] == "trained") & (neu["seed"] == example_seed)
+        first &= neu["layer_index"] > 0
         best = neu[first].sort_values("best_auc", ascending=False)
         top = best.drop_duplicates("concept").head(args.n_detectors)
         write_parquet(detector_atoms(ex, top, example_sub), out / "examples.parquet")
