@@ -342,8 +342,8 @@ class GraphStore:
         """Stores one after another (molecule order kept); spec of the first."""
         if not stores:
             raise MolprobeError("GraphStore.concat: nothing to concatenate")
-        with_mol = sorted({s.mol_features is not None for s in stores})
-        if len(with_mol) > 1:
+        has_mol = {s.mol_features is not None for s in stores}
+        if len(has_mol) > 1:
             raise MolprobeError("GraphStore.concat: only some stores have molecule features")
 
         def ptrs(name):
@@ -361,7 +361,7 @@ class GraphStore:
             ptrs("atom_ptr"),
             ptrs("edge_ptr"),
             stores[0].spec,
-            None if with_mol[0] is False else torch.cat([s.mol_features for s in stores]),
+            torch.cat([s.mol_features for s in stores]) if True in has_mol else None,
         )
 
     def to_dict(self) -> dict:

@@ -236,10 +236,9 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     if examples:
         ex = pd.concat(examples, ignore_index=True)
         write_parquet(ex, out / "detectors.parquet")
-        # examples come from the first model: rank its own detectors (another seed's best
-        # unit is a different neuron)
-        # and show hidden neurons: input columns (e.g. the fr_* descriptor counts) are the
-        # concepts themselves
+        # rank the first model's own hidden detectors: the examples are of its neurons (another
+        # seed's best unit is another neuron), and input columns such as the fr_* descriptor
+        # counts are the concepts themselves
         first = (neu["init"] == "trained") & (neu["seed"] == example_seed)
         first &= neu["layer_index"] > 0
         best = neu[first].sort_values("best_auc", ascending=False)

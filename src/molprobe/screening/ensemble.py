@@ -89,8 +89,11 @@ def member_features(
 def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
     """The vector blocks of ``specs`` side by side, float32 (n, F), descriptors scaled with
     the model's saved train-split scaler; raw blocks are looked up in / added to ``raw_blocks``."""
-    from molprobe.chem.featurize import DescriptorScaler, make_featurizer
+    from molprobe.chem.featurize import make_featurizer
+    from molprobe.training.data import assemble_vectors
 
+    if meta.descriptor_scaler is None and any(s.get("name") == "descriptors" for s in specs):
+        raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
     blocks = []
     for spec in specs:
         key = json.dumps(spec, sort_keys=True)
@@ -100,12 +103,9 @@ def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
             X = _vector_features(make_featurizer(spec), smiles, mols)
             if raw_blocks is not None:
                 raw_blocks[key] = X
-        if spec.get("name") == "descriptors":
-            if meta.descriptor_scaler is None:
-                raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
-            X = DescriptorScaler.from_dict(meta.descriptor_scaler).transform(X)
-        blocks.append(X.astype(np.float32))
-    return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+        blocks.append(X)
+    X, _ = assemble_vectors(blocks, specs, meta.descriptor_scaler)
+    return X
 
 
 def _input_kind(model_name: str) -> str:
