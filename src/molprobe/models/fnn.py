@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from molprobe.models.snn import BlockStack, layer_widths
+from molprobe.models.sparse import SparseInputLinear
 
 
 class FNNBlock(nn.Module):
@@ -18,7 +19,7 @@ class FNNBlock(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, dropout: float, batch_norm: bool):
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features)
+        self.linear = SparseInputLinear(in_features, out_features)
         self.norm = nn.BatchNorm1d(out_features) if batch_norm else nn.Identity()
         self.act = nn.ReLU()
         self.dropout = nn.Dropout(dropout)

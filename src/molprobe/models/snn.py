@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from molprobe.errors import MolprobeError
+from molprobe.models.sparse import SparseInputLinear
 
 SHAPES = ("rectangular", "conic")
 
@@ -93,7 +94,7 @@ class SNNBlock(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, dropout: float):
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features)
+        self.linear = SparseInputLinear(in_features, out_features)
         self.act = nn.SELU()
         self.dropout = nn.AlphaDropout(dropout)
         nn.init.normal_(self.linear.weight, mean=0.0, std=1.0 / math.sqrt(in_features))
@@ -126,9 +127,21 @@ class BlockStack(nn.Module):
             fan_in = w
         self.blocks = nn.ModuleList(blocks)
         self.head = nn.Linear(fan_in, n_tasks)
+        first = self._input_linear()
+        if first is not None:  # fingerprint bits: read sparsely at inference
+            first.sparse_input = True
+
+    def _input_linear(self) -> SparseInputLinear | None:
+        first = getattr(self.blocks[0], "linear", None) if len(self.blocks) else None
+        return first if isinstance(first, SparseInputLinear) else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.input_norm(x)
+        first = None if self.training else self._input_linear()
+        if first is not None:
+            # standardized binary columns keep mean 0 (their zeros stay zeros); columns with
+            # a nonzero mean (descriptors) are dense and get a dense product
+            first.continuous = self.input_norm.mean != 0
         for block in self.blocks:
             h = block(h)
         return self.head(h)
