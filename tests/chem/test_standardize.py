@@ -19,6 +19,7 @@ from molprobe.chem.standardize import (
     merge_duplicates,
     standardize_file,
     standardize_frame,
+    standardize_many,
     standardize_smiles,
 )
 from molprobe.errors import InputError
@@ -317,3 +318,28 @@ def test_neutralized_output_always_parses_again():
     res = standardize_smiles("[Fe+2].c1cc[cH-]c1.c1cc[cH-]c1")
     assert res.smiles is None or Chem.MolFromSmiles(res.smiles) is not None
     assert res.reason == "kekulization"
+
+
+def test_standardized_molecule_comes_along_only_when_free_and_exact():
+    """The standardizer hands over its molecule when nothing changed it (or it re-parsed the
+    neutralized form): same canonical SMILES and ECFP4 as parsing the output again; stripped
+    salts give none, and worker batches never carry molecules."""
+    from rdkit.Chem import rdFingerprintGenerator
+
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    recipe = StandardizeRecipe()
+    cases = {
+        "OC1=CC=CC=C1C(O)=O": True,  # unchanged (Kekulé input, aromatic output)
+        "CC(=O)[O-]": True,  # neutralized, re-parsed
+        "CC(=O)[O-].[Na+]": True,  # salt stripped and neutralized: re-parsed
+        "Oc1ccccc1.O": False,  # water stripped, nothing to neutralize: parse the output again
+    }
+    for smiles, has_mol in cases.items():
+        res = standardize_smiles(smiles, recipe)
+        assert (res.mol is not None) is has_mol, smiles
+        if res.mol is not None:
+            again = Chem.MolFromSmiles(res.smiles)
+            assert Chem.MolToSmiles(res.mol) == res.smiles
+            assert (gen.GetFingerprintAsNumPy(res.mol) == gen.GetFingerprintAsNumPy(again)).all()
+    assert all(r.mol is None for r in standardize_many(list(cases), recipe))
+    assert any(r.mol is not None for r in standardize_many(list(cases), recipe, keep_mols=True))

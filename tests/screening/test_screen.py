@@ -261,3 +261,31 @@ def test_ensemble_shares_featurization_without_changing_predictions(models):
             member.model, member_features(member, smiles), None, ensemble.task_type, None
         )
         np.testing.assert_allclose(shared[k], alone, rtol=1e-6)
+
+
+def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tmp_path):
+    """score_chunk reuses the standardizer's molecules and one ECFP4 computation for the domain
+    and the ECFP members; every number equals the plain path (featurize the canonical SMILES
+    per member, domain on re-parsed molecules)."""
+    import numpy as np
+
+    from molprobe.chem.io import read_molecules
+    from molprobe.screening.ensemble import load_ensemble
+    from molprobe.screening.screen import _alerts_for, score_chunk
+
+    ensemble = load_ensemble([models])
+    rows = pd.read_csv(tox21_path, usecols=["smiles"], nrows=400, skiprows=range(1, 301))
+    lib = rows["smiles"].tolist() + LIBRARY  # unseen Tox21 rows (salts, charges) + odd inputs
+    path = tmp_path / "lib.csv"
+    pd.DataFrame({"smiles": lib}).to_csv(path, index=False)
+    chunk = next(read_molecules(path, chunk_size=len(lib)))
+    scored, rejected = score_chunk(chunk, ensemble)
+    assert len(scored) + len(rejected) == len(lib)
+    std = scored["std_smiles"].tolist()
+    mols = [Chem.MolFromSmiles(s) for s in std]
+    plain = ensemble.predict(std)
+    np.testing.assert_allclose(scored[ensemble.tasks].to_numpy(), plain.mean(axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(
+        scored["ad_similarity"].to_numpy(), ensemble.domain.similarity(mols)
+    )
+    assert scored["alerts"].tolist() == _alerts_for(mols)

@@ -40,7 +40,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +135,10 @@ class StandardizeResult:
     smiles: str | None
     reason: str | None
     detail: str | None = None
+    # the standardized molecule when it came for free (unchanged input, or the re-parsed
+    # neutralized form): same atoms, bonds and ECFP as Chem.MolFromSmiles(smiles), atom order
+    # may differ. None otherwise, and never sent between processes.
+    mol: Chem.Mol | None = field(default=None, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- one molecule
@@ -219,6 +223,7 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
     mol, failure = _parse(smiles)
     if failure is not None:
         return failure
+    parsed = mol
     try:
         if recipe.cleanup:
             mol = rdMolStandardize.Cleanup(mol)
@@ -226,10 +231,11 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
             mol = _largest_organic_fragment(mol)
             if mol is None:
                 return StandardizeResult(None, NO_ORGANIC)
+        unchanged = not recipe.cleanup and not recipe.remove_isotopes and mol is parsed
         recheck = False
         if recipe.neutralize and mol.HasSubstructMatch(_CHARGED):  # no charge: nothing to do
             mol = _uncharger().uncharge(mol)
-            recheck = True
+            recheck, unchanged = True, False
         if recipe.remove_isotopes:
             isotopic = False
             for atom in mol.GetAtoms():
@@ -248,25 +254,33 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
                 None, TOO_SMALL, f"{heavy} heavy atoms < {recipe.min_heavy_atoms}"
             )
         out = Chem.MolToSmiles(mol)
-        if recheck and Chem.MolFromSmiles(out) is None:
-            # neutralizing can leave an aromatic ring that no longer kekulizes (ferrocene's
-            # cyclopentadienide -> "c1cccc1"): the output must parse again, or it is rejected
-            return StandardizeResult(None, KEKULIZATION, f"neutralized form {out} does not parse")
+        if recheck:
+            mol = Chem.MolFromSmiles(out)
+            if mol is None:
+                # neutralizing can leave an aromatic ring that no longer kekulizes (ferrocene's
+                # cyclopentadienide -> "c1cccc1"): the output must parse again, or it is rejected
+                msg = f"neutralized form {out} does not parse"
+                return StandardizeResult(None, KEKULIZATION, msg)
     except Exception as err:  # noqa: BLE001 - RDKit standardizers raise assorted errors
         return StandardizeResult(None, FAILED, _short(err))
-    return StandardizeResult(out, None)
+    return StandardizeResult(out, None, mol=mol if (recheck or unchanged) else None)
 
 
 def standardize_many(
-    smiles: Sequence[str], recipe_spec: dict | StandardizeRecipe
+    smiles: Sequence[str], recipe_spec: dict | StandardizeRecipe, keep_mols: bool = False
 ) -> list[StandardizeResult]:
-    """Standardize a batch (top-level and picklable, so worker processes can run it)."""
+    """Standardize a batch (top-level and picklable, so worker processes can run it); the
+    results carry their molecules only with ``keep_mols`` (pickling them costs more than
+    parsing again)."""
     recipe = (
         recipe_spec
         if isinstance(recipe_spec, StandardizeRecipe)
         else StandardizeRecipe.from_spec(recipe_spec)
     )
-    return [standardize_smiles(s, recipe) for s in smiles]
+    results = [standardize_smiles(s, recipe) for s in smiles]
+    if keep_mols:
+        return results
+    return [r if r.mol is None else replace(r, mol=None) for r in results]
 
 
 # --------------------------------------------------------------------------- data frames
@@ -284,10 +298,14 @@ def resolve_jobs(n_jobs: int) -> int:
 
 
 def _run_batches(
-    smiles: list[str], recipe: StandardizeRecipe, n_jobs: int, executor: Executor | None
+    smiles: list[str],
+    recipe: StandardizeRecipe,
+    n_jobs: int,
+    executor: Executor | None,
+    keep_mols: bool = False,
 ) -> list[StandardizeResult]:
     if (n_jobs <= 1 and executor is None) or len(smiles) <= WORKER_BATCH // 4:
-        return standardize_many(smiles, recipe)
+        return standardize_many(smiles, recipe, keep_mols)
     batches = [smiles[i : i + WORKER_BATCH] for i in range(0, len(smiles), WORKER_BATCH)]
     spec = recipe.spec
     if executor is not None:
@@ -307,6 +325,7 @@ def standardize_frame(
     n_jobs: int = 1,
     *,
     executor: Executor | None = None,
+    keep_mols: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Standardize one chunk from `read_molecules`.
 
@@ -314,19 +333,23 @@ def standardize_frame(
     column of the chunk carried along (``id``, task columns); rejected has ``row``, ``input``,
     ``reason``, ``detail``. Rows with a ``read_error`` are rejected as ``unparsable``.
     With ``n_jobs > 1`` (or an `executor` from `make_executor`) batches run in worker processes.
+    ``keep_mols``: kept also has a ``mol`` column, the standardized RDKit molecule where it came
+    for free (see `StandardizeResult.mol`; in-process runs only), else None.
     """
     recipe = recipe or StandardizeRecipe()
     n_jobs = resolve_jobs(n_jobs)
     inputs = chunk["input"].fillna("").astype(str).tolist()
     read_error = chunk["read_error"].tolist() if "read_error" in chunk else [None] * len(chunk)
     todo = [i for i, err in enumerate(read_error) if err is None or err != err]
-    results = _run_batches([inputs[i] for i in todo], recipe, n_jobs, executor)
+    results = _run_batches([inputs[i] for i in todo], recipe, n_jobs, executor, keep_mols)
 
+    out_mols: list[Chem.Mol | None] = [None] * len(chunk)
     out_smiles: list[str | None] = [None] * len(chunk)
     reasons: list[str | None] = [UNPARSABLE] * len(chunk)
     details: list[str | None] = [str(e) if e is not None else None for e in read_error]
     for i, res in zip(todo, results, strict=True):
         out_smiles[i], reasons[i], details[i] = res.smiles, res.reason, res.detail
+        out_mols[i] = res.mol
     ok = np.array([s is not None for s in out_smiles], dtype=bool)
 
     carried = [c for c in chunk.columns if c not in _READER_COLUMNS]
@@ -339,6 +362,8 @@ def standardize_frame(
     )
     for col in carried:
         kept[col] = chunk[col].to_numpy()[ok]
+    if keep_mols:
+        kept["mol"] = pd.Series([out_mols[i] for i in np.flatnonzero(ok)], dtype=object)
     bad = np.flatnonzero(~ok)
     rejected = pd.DataFrame(
         {

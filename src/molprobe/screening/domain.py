@@ -31,6 +31,17 @@ def _on_bits(gen, mol: Chem.Mol) -> np.ndarray:
     return np.flatnonzero(gen.GetFingerprintAsNumPy(mol))
 
 
+def fingerprints(mols: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """ECFP4 bits of ``mols``, uint8 0/1 (n, N_BITS); zeros for None. The same bits as the
+    default ECFP featurizer (``{"name": "ecfp"}``), so screening computes them once for both."""
+    gen = _generator()
+    out = np.zeros((len(mols), N_BITS), dtype=np.uint8)
+    for i, mol in enumerate(mols):
+        if mol is not None:
+            out[i] = gen.GetFingerprintAsNumPy(mol)
+    return out
+
+
 @dataclass
 class DomainModel:
     """Nearest-neighbour applicability domain over a reference set of SMILES."""
@@ -58,23 +69,31 @@ class DomainModel:
         return int(self.reference_bits_.shape[1])
 
     def similarity(self, mols: Sequence[Chem.Mol | None]) -> np.ndarray:
-        """Max Tanimoto to the reference per molecule, float32 (n,); NaN for None.
+        """Max Tanimoto to the reference per molecule, float32 (n,); NaN for None."""
+        return self.similarity_from_fingerprints(fingerprints(mols), [m is not None for m in mols])
+
+    def similarity_from_fingerprints(
+        self, bits: np.ndarray, valid: Sequence[bool] | np.ndarray | None = None
+    ) -> np.ndarray:
+        """Max Tanimoto per molecule from its ECFP4 bits (uint8 0/1, (n, N_BITS), as
+        :func:`fingerprints` gives), float32 (n,); NaN where ``valid`` is False.
 
         Two empty fingerprints have similarity 0, as in RDKit.
         """
-        gen = _generator()
-        out = np.full(len(mols), np.nan, dtype=np.float32)
+        out = np.full(len(bits), np.nan, dtype=np.float32)
         if self.n_reference == 0:
             return out
-        bits, counts = self.reference_bits_, self.reference_counts_
-        for i, mol in enumerate(mols):
-            if mol is None:
-                continue
-            on = _on_bits(gen, mol)
+        ref, counts = self.reference_bits_, self.reference_counts_
+        valid = np.ones(len(bits), bool) if valid is None else np.asarray(valid, bool)
+        for i in np.flatnonzero(valid):
+            on = np.flatnonzero(bits[i])
             if on.size == 0:
                 out[i] = 0.0
                 continue
-            shared = bits[on].sum(axis=0, dtype=np.uint16)  # (n_reference,), <= N_BITS
+            # shared bits fit in uint8 when the query has < 256 on-bits (nearly always):
+            # a uint8 row sum runs twice as fast as a widening uint16 one
+            dtype = np.uint8 if on.size < 256 else np.uint16
+            shared = np.add.reduce(ref[on], axis=0, dtype=dtype)  # (n_reference,)
             out[i] = np.max(shared / (on.size + counts - shared))  # union > 0: on.size > 0
         return out
 

@@ -86,6 +86,11 @@ def member_features(
     return ids, lengths, int(meta.input_dims.get("vocab_size") or featurizer.vocab_size)
 
 
+def block_key(spec: dict) -> str:
+    """Cache key of a vector featurizer's raw output (its spec, keys sorted)."""
+    return json.dumps(spec, sort_keys=True)
+
+
 def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
     """The vector blocks of ``specs`` side by side, float32 (n, F), descriptors scaled with
     the model's saved train-split scaler; raw blocks are looked up in / added to ``raw_blocks``."""
@@ -96,7 +101,7 @@ def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
         raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
     blocks = []
     for spec in specs:
-        key = json.dumps(spec, sort_keys=True)
+        key = block_key(spec)
         if raw_blocks is not None and key in raw_blocks:
             X = raw_blocks[key]
         else:
@@ -126,16 +131,23 @@ class ModelEnsemble:
     domain: DomainModel
     batch_size: int = 512
 
-    def predict(self, smiles: Sequence[str], mols: Sequence | None = None) -> np.ndarray:
+    def predict(
+        self,
+        smiles: Sequence[str],
+        mols: Sequence | None = None,
+        raw_blocks: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """float32 (n_members, n_molecules, n_tasks): probabilities or values in task units.
 
-        ``mols``: optional molecules parsed from ``smiles``, reused for featurization."""
+        ``mols``: optional molecules parsed from ``smiles``, reused for featurization.
+        ``raw_blocks``: vector blocks the caller already computed, float32 (n, F) by
+        :func:`block_key` of their featurizer spec (e.g. the ECFP4 bits of the domain check)."""
         from molprobe.training.loop import predict
         from molprobe.training.losses import TargetScaler
 
         out = np.empty((len(self.members), len(smiles), len(self.tasks)), dtype=np.float32)
         cache: dict[str, object] = {}  # members with the same featurizer share one computation
-        raw_blocks: dict[str, np.ndarray] = {}  # ... and vector blocks before member scaling
+        raw_blocks = dict(raw_blocks or {})  # ... and vector blocks before member scaling
         for k, member in enumerate(self.members):
             key = json.dumps(
                 [member.meta.featurizers, member.meta.descriptor_scaler, member.meta.input_dims],

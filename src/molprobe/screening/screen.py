@@ -32,12 +32,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 from rdkit import Chem
 
+from molprobe.chem.featurize import ECFP
 from molprobe.chem.io import atomic_path, read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
-from molprobe.screening.domain import DomainModel
+from molprobe.screening.domain import DomainModel, fingerprints
+from molprobe.screening.ensemble import block_key
 
 log = logging.getLogger(__name__)
+
+ECFP4_KEY = block_key(ECFP(radius=2, n_bits=2048).spec)  # the domain's fingerprint
 
 
 class Ensemble(Protocol):
@@ -48,9 +52,15 @@ class Ensemble(Protocol):
     recipe: StandardizeRecipe
     domain: DomainModel
 
-    def predict(self, smiles: Sequence[str], mols: Sequence[Chem.Mol] | None = None) -> np.ndarray:
+    def predict(
+        self,
+        smiles: Sequence[str],
+        mols: Sequence[Chem.Mol] | None = None,
+        raw_blocks: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Per-member predictions, float32 (n_members, n_molecules, n_tasks); ``mols`` are the
-        molecules parsed from ``smiles`` (reused for featurization when given)."""
+        molecules parsed from ``smiles`` (reused for featurization when given), ``raw_blocks``
+        vector features already computed (see `ModelEnsemble.predict`)."""
 
 
 @dataclass(frozen=True)
@@ -102,12 +112,21 @@ def score_chunk(
     chunk: pd.DataFrame, ensemble: Ensemble, rank_by: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Standardize and score one chunk from `read_molecules`; returns (scored, rejected)."""
-    kept, rejected = standardize_frame(chunk, ensemble.recipe)
+    kept, rejected = standardize_frame(chunk, ensemble.recipe, keep_mols=True)
     std = kept["smiles"].tolist()
-    mols = [Chem.MolFromSmiles(s) for s in std]
+    # the standardizer's own molecule where it has one (most rows: nothing to strip or
+    # neutralize), else parse the standardized SMILES; these serve the order-free pieces:
+    # ECFP4 bits (domain + ECFP members), alerts. Order-dependent featurizers (descriptors,
+    # graphs) parse the canonical SMILES themselves, exactly as at training time.
+    mols = [
+        m if m is not None else Chem.MolFromSmiles(s) for m, s in zip(kept["mol"], std, strict=True)
+    ]
+    kept = kept.drop(columns="mol")
+    ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
     n_tasks = len(ensemble.tasks)
     if std:
-        preds = np.asarray(ensemble.predict(std, mols), dtype=np.float32)  # (M, n, T)
+        blocks = {ECFP4_KEY: ecfp4.astype(np.float32)}
+        preds = np.asarray(ensemble.predict(std, None, blocks), dtype=np.float32)  # (M, n, T)
         mean, spread = preds.mean(axis=0), preds.std(axis=0)
     else:
         mean = spread = np.zeros((0, n_tasks), dtype=np.float32)
@@ -121,7 +140,7 @@ def score_chunk(
     for j, task in enumerate(ensemble.tasks):
         out[f"{task}_std"] = spread[:, j]
     out["score"] = ranking_score(mean, ensemble.tasks, rank_by)
-    similarity = ensemble.domain.similarity(mols)
+    similarity = ensemble.domain.similarity_from_fingerprints(ecfp4)
     out["ad_similarity"] = similarity
     out["in_domain"] = ensemble.domain.in_domain(similarity)
     out["alerts"] = pd.Series(_alerts_for(mols), dtype="string")
