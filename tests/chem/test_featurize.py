@@ -188,3 +188,22 @@ def test_cli_featurize(tmp_path, capsys):
     pd.DataFrame({"smiles": ["CCO", None]}).to_parquet(tmp_path / "bad.parquet")
     assert main(["featurize", str(tmp_path / "bad.parquet"), "-f", "ecfp", "-o", str(out)]) == 2
     assert "row 1" in capsys.readouterr().err
+
+
+def test_descriptors_share_estate_indices_without_changing_values():
+    """The E-state extremes read the indices computed once per molecule: every value equals
+    RDKit's own function, and a molecule carrying another molecule's cache is recomputed."""
+    from rdkit.Chem import Descriptors
+
+    fz = RDKitDescriptors()
+    plain = dict(Descriptors._descList)
+    names = ["MaxEStateIndex", "MinEStateIndex", "MaxAbsEStateIndex", "MinAbsEStateIndex",
+             "VSA_EState3", "EState_VSA5", "MolWt"]  # fmt: skip
+    cols = [fz.names.index(n) for n in names]
+    for smi in ("CC(=O)Oc1ccccc1C(=O)O", "Clc1ccc(Cl)cc1", "CCN(CC)CCOC(=O)c1ccc(N)cc1"):
+        got = fz.mol_features(Chem.MolFromSmiles(smi))[cols]
+        want = [float(plain[n](Chem.MolFromSmiles(smi))) for n in names]
+        np.testing.assert_array_equal(got, want)
+    mol = Chem.MolFromSmiles("CCO")
+    mol._eStateIndices = np.array([99.0, 99.0, 99.0])  # stale cache from elsewhere
+    assert fz.mol_features(mol)[fz.names.index("MaxEStateIndex")] < 99.0
