@@ -123,18 +123,17 @@ def load_baseline(path: str | os.PathLike) -> TaskwiseSklearn:
     """Load a baseline saved by :func:`save_baseline`; refuse files containing any type that
     is neither trusted by skops nor in :data:`TRUSTED_TYPES`."""
     import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
 
+    # one pass: skops' load audits every type against its defaults + ours and raises on the
+    # first file that holds anything else (a separate get_untrusted_types pass read the whole
+    # file a second time: ~5 s of an ~11 s load for a 200-tree, 12-task forest)
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        state = sio.load(path, trusted=sorted(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as err:
+        raise MolprobeError(f"{path}: refusing to load untrusted types ({err})") from None
     except Exception as err:  # corrupt zip, wrong format
         raise MolprobeError(f"{path}: not a readable skops model file ({err})") from None
-    unexpected = sorted(set(untrusted) - TRUSTED_TYPES)
-    if unexpected:
-        raise MolprobeError(f"{path}: refusing to load untrusted types {unexpected}")
-    try:
-        state = sio.load(path, trusted=sorted(set(untrusted)))
-    except Exception as err:
-        raise MolprobeError(f"{path}: cannot load skops model ({err})") from None
     if not isinstance(state, dict) or "estimators" not in state:
         raise MolprobeError(f"{path}: not a molprobe baseline model")
     model = TaskwiseSklearn(state["kind"], state["params"])
