@@ -59,14 +59,15 @@ def member_features(
     loaded: LoadedModel,
     smiles: Sequence[str],
     mols: Sequence | None = None,
-    raw_blocks: dict[str, np.ndarray] | None = None,
+    raw_blocks: dict[str, object] | None = None,
 ):
     """Features of ``smiles`` for one model, built from the specs saved with it.
 
     ``mols``: optional RDKit molecules parsed from ``smiles`` (``Chem.MolFromSmiles``, as the
     featurizers do), reused by vector featurizers instead of parsing again. ``raw_blocks``:
-    optional cache of unscaled vector blocks by featurizer spec, shared by the members of an
-    ensemble (seeds differ in their fitted descriptor scaler, not in the descriptors)."""
+    optional cache of unscaled vector blocks and graphs by featurizer spec (:func:`block_key`),
+    shared by the members of an ensemble (seeds differ in their fitted descriptor scaler, not
+    in the descriptors or graphs)."""
     from molprobe.chem.featurize import make_featurizer
 
     meta = loaded.meta
@@ -76,7 +77,13 @@ def member_features(
         return _vector_input(meta, specs, smiles, mols, raw_blocks)
     featurizer = make_featurizer(specs[0])
     if kind == "graph":
-        store = featurizer(list(smiles))
+        key = block_key(specs[0])  # seeds share the graphs; their descriptor scalers differ
+        if raw_blocks is not None and key in raw_blocks:
+            store = raw_blocks[key]
+        else:
+            store = featurizer(list(smiles))
+            if raw_blocks is not None:
+                raw_blocks[key] = store
         if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
             store = store.with_mol_features(
                 _vector_input(meta, specs[1:], smiles, mols, raw_blocks)
@@ -103,7 +110,7 @@ def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
     for spec in specs:
         key = block_key(spec)
         if raw_blocks is not None and key in raw_blocks:
-            X = raw_blocks[key]
+            X = np.asarray(raw_blocks[key], dtype=np.float32)  # callers may cache uint8 bits
         else:
             X = _vector_features(make_featurizer(spec), smiles, mols)
             if raw_blocks is not None:

@@ -125,7 +125,7 @@ def score_chunk(
     ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
     n_tasks = len(ensemble.tasks)
     if std:
-        blocks = {ECFP4_KEY: ecfp4.astype(np.float32)}
+        blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
         preds = np.asarray(ensemble.predict(std, None, blocks), dtype=np.float32)  # (M, n, T)
         mean, spread = preds.mean(axis=0), preds.std(axis=0)
     else:
