@@ -270,10 +270,12 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     import numpy as np
 
     from molprobe.chem.io import read_molecules
-    from molprobe.screening.ensemble import load_ensemble
-    from molprobe.screening.screen import _alerts_for, score_chunk
+    from molprobe.screening.ensemble import block_key, load_ensemble
+    from molprobe.screening.screen import ECFP4_KEY, _alerts_for, score_chunk
 
     ensemble = load_ensemble([models])
+    snn = next(m for m in ensemble.members if m.meta.model_name == "snn")
+    assert block_key(snn.meta.featurizers[0]) == ECFP4_KEY  # the SNN reads the shared bits
     rows = pd.read_csv(tox21_path, usecols=["smiles"], nrows=400, skiprows=range(1, 301))
     lib = rows["smiles"].tolist() + LIBRARY  # unseen Tox21 rows (salts, charges) + odd inputs
     path = tmp_path / "lib.csv"

@@ -16,29 +16,32 @@ from dataclasses import dataclass
 
 import numpy as np
 from rdkit import Chem, RDLogger
-from rdkit.Chem import rdFingerprintGenerator
+
+from molprobe.chem.featurize import ECFP
 
 DEFAULT_THRESHOLD = 0.35
 N_BITS = 2048
 RADIUS = 2
 
 
-def _generator():
-    return rdFingerprintGenerator.GetMorganGenerator(radius=RADIUS, fpSize=N_BITS)
+def fingerprint_featurizer() -> ECFP:
+    """The domain's fingerprint: the ECFP featurizer with radius 2, 2048 bits, no counts,
+    no chirality (its ``spec`` names the cached block screening shares with ECFP models)."""
+    return ECFP(radius=RADIUS, n_bits=N_BITS)
 
 
-def _on_bits(gen, mol: Chem.Mol) -> np.ndarray:
-    return np.flatnonzero(gen.GetFingerprintAsNumPy(mol))
+def _on_bits(fp: ECFP, mol: Chem.Mol) -> np.ndarray:
+    return np.flatnonzero(fp.mol_features(mol))
 
 
 def fingerprints(mols: Sequence[Chem.Mol | None]) -> np.ndarray:
-    """ECFP4 bits of ``mols``, uint8 0/1 (n, N_BITS); zeros for None. The same bits as the
-    default ECFP featurizer (``{"name": "ecfp"}``), so screening computes them once for both."""
-    gen = _generator()
+    """ECFP4 bits of ``mols``, uint8 0/1 (n, N_BITS); zeros for None: exactly the block the
+    featurizer of :func:`fingerprint_featurizer` gives, so screening computes it once."""
+    fp = fingerprint_featurizer()
     out = np.zeros((len(mols), N_BITS), dtype=np.uint8)
     for i, mol in enumerate(mols):
         if mol is not None:
-            out[i] = gen.GetFingerprintAsNumPy(mol)
+            out[i] = fp.mol_features(mol)
     return out
 
 
@@ -51,12 +54,12 @@ class DomainModel:
     def fit(self, smiles: Sequence[str]) -> DomainModel:
         """Fingerprint the unique, parsable reference SMILES (unparsable ones are skipped)."""
         RDLogger.DisableLog("rdApp.*")
-        gen = _generator()
+        fp = fingerprint_featurizer()
         columns = []
         for s in dict.fromkeys(smiles):  # unique, order kept
             mol = Chem.MolFromSmiles(s)
             if mol is not None:
-                columns.append(_on_bits(gen, mol))
+                columns.append(_on_bits(fp, mol))
         bits = np.zeros((N_BITS, len(columns)), dtype=np.uint8)  # (n_bits, n_reference)
         for j, on in enumerate(columns):
             bits[on, j] = 1

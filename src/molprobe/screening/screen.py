@@ -32,16 +32,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 from rdkit import Chem
 
-from molprobe.chem.featurize import ECFP
 from molprobe.chem.io import atomic_path, read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
-from molprobe.screening.domain import DomainModel, fingerprints
+from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
 from molprobe.screening.ensemble import block_key
 
 log = logging.getLogger(__name__)
 
-ECFP4_KEY = block_key(ECFP(radius=2, n_bits=2048).spec)  # the domain's fingerprint
+ECFP4_KEY = block_key(fingerprint_featurizer().spec)  # the domain's fingerprint block
 
 
 class Ensemble(Protocol):
