@@ -57,3 +57,25 @@ def test_training_and_gradients_take_the_dense_path():
         torch.testing.assert_close(
             layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias)
         )
+
+
+def test_replaced_weights_are_never_served_from_the_cache():
+    """A weight swapped through ``.data`` (as ``.to()`` does) or a ``train()`` round trip
+    (fused optimizer steps update in place without a version bump) rebuilds the cache."""
+    x = torch.from_numpy(_inputs(16, 256, 0))
+    layer = SparseInputLinear(256, 8)
+    layer.sparse_input = True
+    with torch.no_grad():
+        for _ in range(20):  # freed storage is often handed out again at the same address
+            layer(x)
+            layer.weight.data = torch.randn_like(layer.weight)
+            layer.weight.data = torch.randn_like(layer.weight)
+            torch.testing.assert_close(
+                layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias)
+            )
+        layer.weight.data.mul_(3.0)  # no version bump: seen after a train()/eval() round trip
+        layer.train()
+        layer.eval()
+        torch.testing.assert_close(
+            layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias)
+        )

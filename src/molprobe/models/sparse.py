@@ -52,21 +52,42 @@ class SparseInputLinear(nn.Linear):
             out = torch.addmm(out, x.index_select(1, dense_idx), w_dense.t())
         return out + self.bias if self.bias is not None else out
 
+    def train(self, mode: bool = True):
+        self.__dict__.pop("_sparse_cache", None)  # e.g. fused optimizer steps do not bump
+        return super().train(mode)  # the weight's version: rebuild after any training
+
     def _split_weights(self):
         """(sparse column indices, dense column indices, W[:, sparse].T contiguous (Fs, out),
-        W[:, dense] (out, Fd)), cached until the weights or the mask change."""
+        W[:, dense] (out, Fd)), cached until the weights or the mask change.
+
+        The cache holds the weight tensor and its storage it was built from, so a replaced
+        weight (``.data =``, ``.to()``, ``functional_call``) cannot reuse that address and is
+        noticed; in-place
+        updates are noticed by the version counter, and ``train()`` drops the cache (optimizers
+        with fused kernels update in place without bumping it). Edits through ``.data`` in eval
+        mode are not seen: call ``train(False)`` after them."""
+        w = self.weight
         mask = self.continuous
-        if mask is None:
-            mask = torch.zeros(self.in_features, dtype=torch.bool)
-        key = (self.weight._version, self.weight.data_ptr())
+        mask = (
+            torch.zeros(self.in_features, dtype=torch.bool, device=w.device)
+            if mask is None
+            else mask.to(w.device)
+        )
+        key = (w._version, w.data_ptr(), w.dtype, tuple(w.shape))
         cached = self.__dict__.get("_sparse_cache")
-        if cached is not None and cached[0] == key and torch.equal(cached[1], mask):
-            return cached[2]
+        if (
+            cached is not None
+            and cached[0] == key
+            and cached[1][0] is w
+            and torch.equal(cached[2], mask)
+        ):
+            return cached[3]
         with torch.no_grad():
             sparse_idx = torch.nonzero(~mask).flatten()
             dense_idx = torch.nonzero(mask).flatten()
-            w_sparse = self.weight.index_select(1, sparse_idx).t().contiguous()
-            w_dense = self.weight.index_select(1, dense_idx)
+            w_sparse = w.index_select(1, sparse_idx).t().contiguous()
+            w_dense = w.index_select(1, dense_idx)
         parts = (sparse_idx, dense_idx, w_sparse, w_dense)
-        self.__dict__["_sparse_cache"] = (key, mask.clone(), parts)
+        pinned = (w, w.detach())  # the parameter and its storage at build time
+        self.__dict__["_sparse_cache"] = (key, pinned, mask.clone(), parts)
         return parts
