@@ -135,9 +135,10 @@ class StandardizeResult:
     smiles: str | None
     reason: str | None
     detail: str | None = None
-    # the standardized molecule when it came for free (unchanged input, or the re-parsed
-    # neutralized form): same atoms, bonds and ECFP as Chem.MolFromSmiles(smiles), atom order
-    # may differ. None otherwise, and never sent between processes.
+    # the standardized molecule: the parsed input when nothing changed it (same atoms, bonds
+    # and ECFP as Chem.MolFromSmiles(smiles), atom order may differ), else the parsed output
+    # (an edited molecule is always re-parsed: its output must parse). None for rejected
+    # rows, and never sent between processes.
     mol: Chem.Mol | None = field(default=None, compare=False, repr=False)
 
 
@@ -254,16 +255,18 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
                 None, TOO_SMALL, f"{heavy} heavy atoms < {recipe.min_heavy_atoms}"
             )
         out = Chem.MolToSmiles(mol)
-        if recheck:
+        if not unchanged:  # an edited molecule: its output must parse again, or it is rejected
             mol = Chem.MolFromSmiles(out)
-            if mol is None:
+            if mol is None and recheck:
                 # neutralizing can leave an aromatic ring that no longer kekulizes (ferrocene's
-                # cyclopentadienide -> "c1cccc1"): the output must parse again, or it is rejected
+                # cyclopentadienide -> "c1cccc1")
                 msg = f"neutralized form {out} does not parse"
                 return StandardizeResult(None, KEKULIZATION, msg)
+            if mol is None:
+                return StandardizeResult(None, FAILED, f"standardized form {out} does not parse")
     except Exception as err:  # noqa: BLE001 - RDKit standardizers raise assorted errors
         return StandardizeResult(None, FAILED, _short(err))
-    return StandardizeResult(out, None, mol=mol if (recheck or unchanged) else None)
+    return StandardizeResult(out, None, mol=mol)
 
 
 def standardize_many(

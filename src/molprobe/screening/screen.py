@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from rdkit import Chem
 
 from molprobe.chem.io import atomic_path, read_molecules
-from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
+from molprobe.chem.standardize import FAILED, StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
 from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
 from molprobe.screening.ensemble import block_key
@@ -112,15 +112,21 @@ def score_chunk(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Standardize and score one chunk from `read_molecules`; returns (scored, rejected)."""
     kept, rejected = standardize_frame(chunk, ensemble.recipe, keep_mols=True)
-    std = kept["smiles"].tolist()
-    # the standardizer's own molecule where it has one (most rows: nothing to strip or
-    # neutralize), else parse the standardized SMILES; these serve the order-free pieces:
-    # ECFP4 bits (domain + ECFP members), alerts. Order-dependent featurizers (descriptors,
-    # graphs) parse the canonical SMILES themselves, exactly as at training time.
+    # the standardizer's molecules serve the order-free pieces: ECFP4 bits (domain + ECFP
+    # members), alerts. Order-dependent featurizers (descriptors, graphs) parse the canonical
+    # SMILES themselves, exactly as at training time.
     mols = [
-        m if m is not None else Chem.MolFromSmiles(s) for m, s in zip(kept["mol"], std, strict=True)
+        m if m is not None else Chem.MolFromSmiles(s)
+        for m, s in zip(kept["mol"], kept["smiles"], strict=True)
     ]
     kept = kept.drop(columns="mol")
+    parses = np.array([m is not None for m in mols], dtype=bool)
+    if not parses.all():  # cannot happen for in-process standardization; kept for safety
+        rejected = pd.concat([rejected, _unparsable_rows(kept[~parses])], ignore_index=True)
+        rejected = rejected.sort_values("row", kind="stable")
+        kept = kept[parses].reset_index(drop=True)
+        mols = [m for m in mols if m is not None]
+    std = kept["smiles"].tolist()
     ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
     n_tasks = len(ensemble.tasks)
     if std:
@@ -145,6 +151,18 @@ def score_chunk(
     out["alerts"] = pd.Series(_alerts_for(mols), dtype="string")
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return out.reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def _unparsable_rows(kept: pd.DataFrame) -> pd.DataFrame:
+    """Ledger rows for kept molecules whose standardized SMILES does not parse again."""
+    return pd.DataFrame(
+        {
+            "row": kept["row"].astype("int64"),
+            "input": kept["input_smiles"],
+            "reason": FAILED,
+            "detail": [f"standardized form {s} does not parse" for s in kept["smiles"]],
+        }
+    )
 
 
 def ranking_score(mean: np.ndarray, tasks: Sequence[str], rank_by: str | None) -> np.ndarray:
