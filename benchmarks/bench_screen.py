@@ -297,7 +297,7 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
     torch.set_num_threads(1)
     ens = EnsembleLoader(tuple(str(d) for d in find_model_dirs([models])))()
     parts = dict.fromkeys(
-        ["standardize", "parse std (where needed)", "ECFP4 (domain + ECFP members)",
+        ["standardize", "parse std if needed, free old mols", "ECFP4 (domain + ECFP members)",
          "featurize (rest)", "model forward", "domain", "alerts"], 0.0
     )  # fmt: skip
     whatif = {"model forward in bfloat16 (what-if)": 0.0}
@@ -315,7 +315,7 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
             m if m is not None else Chem.MolFromSmiles(s)
             for m, s in zip(kept["mol"], std, strict=True)
         ]
-        parts["parse std (where needed)"] += time.perf_counter() - t
+        parts["parse std if needed, free old mols"] += time.perf_counter() - t
         t = time.perf_counter()
         ecfp4 = fingerprints(mols)
         blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
