@@ -297,7 +297,7 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
     torch.set_num_threads(1)
     ens = EnsembleLoader(tuple(str(d) for d in find_model_dirs([models])))()
     parts = dict.fromkeys(
-        ["standardize", "parse std if needed, free old mols", "ECFP4 (domain + ECFP members)",
+        ["standardize", "free old mols", "ECFP4 (domain + ECFP members)",
          "featurize (rest)", "model forward", "domain", "alerts"], 0.0
     )  # fmt: skip
     whatif = {"model forward in bfloat16 (what-if)": 0.0}
@@ -311,17 +311,14 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
         parts["standardize"] += time.perf_counter() - t
         std = kept["smiles"].tolist()
         t = time.perf_counter()
-        mols = [
-            m if m is not None else Chem.MolFromSmiles(s)
-            for m, s in zip(kept["mol"], std, strict=True)
-        ]
-        parts["parse std if needed, free old mols"] += time.perf_counter() - t
+        mols = kept.pop("mol").tolist()  # dropping the last chunk's frees its molecules
+        parts["free old mols"] += time.perf_counter() - t
         t = time.perf_counter()
         ecfp4 = fingerprints(mols)
         blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
         parts["ECFP4 (domain + ECFP members)"] += time.perf_counter() - t
         t = time.perf_counter()
-        feats = member_features(ens.members[0], std, None, blocks)  # members share features
+        feats = member_features(ens.members[0], std, blocks)  # members share features
         parts["featurize (rest)"] += time.perf_counter() - t
         t = time.perf_counter()
         probs = [

@@ -348,3 +348,11 @@ def test_standardized_molecule_comes_along_and_matches_its_smiles():
     assert standardize_smiles("[Na+].[Cl-]", recipe).mol is None  # rejected: no molecule
     assert all(r.mol is None for r in standardize_many(list(cases), recipe))
     assert all(r.mol is not None for r in standardize_many(list(cases), recipe, keep_mols=True))
+
+
+def test_molecules_are_kept_only_in_process():
+    chunk = pd.DataFrame({"row": [0, 1], "input": ["CCO", "c1ccccc1O"]})
+    kept, _ = standardize_frame(chunk, StandardizeRecipe(), keep_mols=True)
+    assert all(m is not None for m in kept["mol"])
+    with pytest.raises(ValueError, match="in-process"):
+        standardize_frame(chunk, StandardizeRecipe(), n_jobs=2, keep_mols=True)

@@ -336,11 +336,13 @@ def standardize_frame(
     column of the chunk carried along (``id``, task columns); rejected has ``row``, ``input``,
     ``reason``, ``detail``. Rows with a ``read_error`` are rejected as ``unparsable``.
     With ``n_jobs > 1`` (or an `executor` from `make_executor`) batches run in worker processes.
-    ``keep_mols``: kept also has a ``mol`` column, the standardized RDKit molecule where it came
-    for free (see `StandardizeResult.mol`; in-process runs only), else None.
+    ``keep_mols``: kept also has a ``mol`` column, each row's standardized RDKit molecule (see
+    `StandardizeResult.mol`; in-process runs only: molecules do not travel between processes).
     """
     recipe = recipe or StandardizeRecipe()
     n_jobs = resolve_jobs(n_jobs)
+    if keep_mols and (n_jobs > 1 or executor is not None):
+        raise ValueError("keep_mols needs in-process standardization (n_jobs=1, no executor)")
     inputs = chunk["input"].fillna("").astype(str).tolist()
     read_error = chunk["read_error"].tolist() if "read_error" in chunk else [None] * len(chunk)
     todo = [i for i, err in enumerate(read_error) if err is None or err != err]

@@ -62,10 +62,9 @@ class SparseInputLinear(nn.Linear):
 
         The cache holds the weight tensor and its storage it was built from, so a replaced
         weight (``.data =``, ``.to()``, ``functional_call``) cannot reuse that address and is
-        noticed; in-place
-        updates are noticed by the version counter, and ``train()`` drops the cache (optimizers
-        with fused kernels update in place without bumping it). Edits through ``.data`` in eval
-        mode are not seen: call ``train(False)`` after them."""
+        noticed; in-place updates are noticed by the version counter, and ``train()`` drops
+        the cache (optimizers with fused kernels update in place without bumping it). Edits
+        through ``.data`` in eval mode are not seen: call ``train(False)`` after them."""
         w = self.weight
         mask = self.continuous
         mask = (

@@ -30,10 +30,6 @@ def fingerprint_featurizer() -> ECFP:
     return ECFP(radius=RADIUS, n_bits=N_BITS)
 
 
-def _on_bits(fp: ECFP, mol: Chem.Mol) -> np.ndarray:
-    return np.flatnonzero(fp.mol_features(mol))
-
-
 def fingerprints(mols: Sequence[Chem.Mol | None]) -> np.ndarray:
     """ECFP4 bits of ``mols``, uint8 0/1 (n, N_BITS); zeros for None: exactly the block the
     featurizer of :func:`fingerprint_featurizer` gives, so screening computes it once."""
@@ -54,15 +50,9 @@ class DomainModel:
     def fit(self, smiles: Sequence[str]) -> DomainModel:
         """Fingerprint the unique, parsable reference SMILES (unparsable ones are skipped)."""
         RDLogger.DisableLog("rdApp.*")
-        fp = fingerprint_featurizer()
-        columns = []
-        for s in dict.fromkeys(smiles):  # unique, order kept
-            mol = Chem.MolFromSmiles(s)
-            if mol is not None:
-                columns.append(_on_bits(fp, mol))
-        bits = np.zeros((N_BITS, len(columns)), dtype=np.uint8)  # (n_bits, n_reference)
-        for j, on in enumerate(columns):
-            bits[on, j] = 1
+        parsed = (Chem.MolFromSmiles(s) for s in dict.fromkeys(smiles))  # unique, order kept
+        mols = [m for m in parsed if m is not None]
+        bits = np.ascontiguousarray(fingerprints(mols).T)  # (n_bits, n_reference)
         self.reference_bits_ = bits
         self.reference_counts_ = bits.sum(axis=0, dtype=np.int64)  # (n_reference,) on-bits
         return self

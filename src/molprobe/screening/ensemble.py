@@ -44,28 +44,14 @@ def find_model_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return unique
 
 
-def _vector_features(featurizer, smiles: Sequence[str], mols: Sequence | None) -> np.ndarray:
-    """float32 (n, n_features); from already parsed ``mols`` when the featurizer takes
-    molecules (``mol_features``), which saves parsing each SMILES once more."""
-    if mols is None or not hasattr(featurizer, "mol_features") or any(m is None for m in mols):
-        return np.asarray(featurizer(list(smiles)), dtype=np.float32)
-    out = np.empty((len(mols), featurizer.n_features), dtype=np.float32)
-    for i, mol in enumerate(mols):
-        out[i] = featurizer.mol_features(mol)
-    return out
-
-
 def member_features(
     loaded: LoadedModel,
     smiles: Sequence[str],
-    mols: Sequence | None = None,
     raw_blocks: dict[str, object] | None = None,
 ):
     """Features of ``smiles`` for one model, built from the specs saved with it.
 
-    ``mols``: optional RDKit molecules parsed from ``smiles`` (``Chem.MolFromSmiles``, as the
-    featurizers do), reused by vector featurizers instead of parsing again. ``raw_blocks``:
-    optional cache of unscaled vector blocks and graphs by featurizer spec (:func:`block_key`),
+    ``raw_blocks``: optional cache of unscaled vector blocks and graphs by featurizer spec (:func:`block_key`),
     shared by the members of an ensemble (seeds differ in their fitted descriptor scaler, not
     in the descriptors or graphs)."""
     from molprobe.chem.featurize import make_featurizer
@@ -74,7 +60,7 @@ def member_features(
     specs = meta.featurizers
     kind = _input_kind(meta.model_name)
     if kind == "vector":
-        return _vector_input(meta, specs, smiles, mols, raw_blocks)
+        return _vector_input(meta, specs, smiles, raw_blocks)
     featurizer = make_featurizer(specs[0])
     if kind == "graph":
         key = block_key(specs[0])  # seeds share the graphs; their descriptor scalers differ
@@ -85,9 +71,7 @@ def member_features(
             if raw_blocks is not None:
                 raw_blocks[key] = store
         if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
-            store = store.with_mol_features(
-                _vector_input(meta, specs[1:], smiles, mols, raw_blocks)
-            )
+            store = store.with_mol_features(_vector_input(meta, specs[1:], smiles, raw_blocks))
         return store
     ids, lengths = featurizer.encode(list(smiles), featurizer.max_len)
     return ids, lengths, int(meta.input_dims.get("vocab_size") or featurizer.vocab_size)
@@ -98,7 +82,7 @@ def block_key(spec: dict) -> str:
     return json.dumps(spec, sort_keys=True)
 
 
-def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
+def _vector_input(meta, specs, smiles, raw_blocks) -> np.ndarray:
     """The vector blocks of ``specs`` side by side, float32 (n, F), descriptors scaled with
     the model's saved train-split scaler; raw blocks are looked up in / added to ``raw_blocks``."""
     from molprobe.chem.featurize import make_featurizer
@@ -112,7 +96,7 @@ def _vector_input(meta, specs, smiles, mols, raw_blocks) -> np.ndarray:
         if raw_blocks is not None and key in raw_blocks:
             X = np.asarray(raw_blocks[key], dtype=np.float32)  # callers may cache uint8 bits
         else:
-            X = _vector_features(make_featurizer(spec), smiles, mols)
+            X = np.asarray(make_featurizer(spec)(list(smiles)), dtype=np.float32)
             if raw_blocks is not None:
                 raw_blocks[key] = X
         blocks.append(X)
@@ -141,12 +125,10 @@ class ModelEnsemble:
     def predict(
         self,
         smiles: Sequence[str],
-        mols: Sequence | None = None,
         raw_blocks: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """float32 (n_members, n_molecules, n_tasks): probabilities or values in task units.
 
-        ``mols``: optional molecules parsed from ``smiles``, reused for featurization.
         ``raw_blocks``: vector blocks the caller already computed, float32 (n, F) by
         :func:`block_key` of their featurizer spec (e.g. the ECFP4 bits of the domain check)."""
         from molprobe.training.loop import predict
@@ -161,7 +143,7 @@ class ModelEnsemble:
                 sort_keys=True,
             )
             if key not in cache:
-                cache[key] = member_features(member, smiles, mols, raw_blocks)
+                cache[key] = member_features(member, smiles, raw_blocks)
             feats = cache[key]
             scaler = (
                 TargetScaler.from_dict(member.meta.target_scaler)

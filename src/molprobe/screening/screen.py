@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from rdkit import Chem
 
 from molprobe.chem.io import atomic_path, read_molecules
-from molprobe.chem.standardize import FAILED, StandardizeRecipe, standardize_frame
+from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
 from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
 from molprobe.screening.ensemble import block_key
@@ -54,11 +54,9 @@ class Ensemble(Protocol):
     def predict(
         self,
         smiles: Sequence[str],
-        mols: Sequence[Chem.Mol] | None = None,
         raw_blocks: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Per-member predictions, float32 (n_members, n_molecules, n_tasks); ``mols`` are the
-        molecules parsed from ``smiles`` (reused for featurization when given), ``raw_blocks``
+        """Per-member predictions, float32 (n_members, n_molecules, n_tasks); ``raw_blocks``:
         vector features already computed (see `ModelEnsemble.predict`)."""
 
 
@@ -112,26 +110,16 @@ def score_chunk(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Standardize and score one chunk from `read_molecules`; returns (scored, rejected)."""
     kept, rejected = standardize_frame(chunk, ensemble.recipe, keep_mols=True)
-    # the standardizer's molecules serve the order-free pieces: ECFP4 bits (domain + ECFP
-    # members), alerts. Order-dependent featurizers (descriptors, graphs) parse the canonical
-    # SMILES themselves, exactly as at training time.
-    mols = [
-        m if m is not None else Chem.MolFromSmiles(s)
-        for m, s in zip(kept["mol"], kept["smiles"], strict=True)
-    ]
-    kept = kept.drop(columns="mol")
-    parses = np.array([m is not None for m in mols], dtype=bool)
-    if not parses.all():  # cannot happen for in-process standardization; kept for safety
-        rejected = pd.concat([rejected, _unparsable_rows(kept[~parses])], ignore_index=True)
-        rejected = rejected.sort_values("row", kind="stable")
-        kept = kept[parses].reset_index(drop=True)
-        mols = [m for m in mols if m is not None]
+    # the standardizer's molecules (one per kept row) serve the order-free pieces: ECFP4 bits
+    # (domain + ECFP members), alerts. Order-dependent featurizers (descriptors, graphs) parse
+    # the canonical SMILES themselves, exactly as at training time.
+    mols = kept.pop("mol").tolist()
     std = kept["smiles"].tolist()
     ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
     n_tasks = len(ensemble.tasks)
     if std:
         blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
-        preds = np.asarray(ensemble.predict(std, None, blocks), dtype=np.float32)  # (M, n, T)
+        preds = np.asarray(ensemble.predict(std, blocks), dtype=np.float32)  # (M, n, T)
         mean, spread = preds.mean(axis=0), preds.std(axis=0)
     else:
         mean = spread = np.zeros((0, n_tasks), dtype=np.float32)
@@ -151,18 +139,6 @@ def score_chunk(
     out["alerts"] = pd.Series(_alerts_for(mols), dtype="string")
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return out.reset_index(drop=True), rejected.reset_index(drop=True)
-
-
-def _unparsable_rows(kept: pd.DataFrame) -> pd.DataFrame:
-    """Ledger rows for kept molecules whose standardized SMILES does not parse again."""
-    return pd.DataFrame(
-        {
-            "row": kept["row"].astype("int64"),
-            "input": kept["input_smiles"],
-            "reason": FAILED,
-            "detail": [f"standardized form {s} does not parse" for s in kept["smiles"]],
-        }
-    )
 
 
 def ranking_score(mean: np.ndarray, tasks: Sequence[str], rank_by: str | None) -> np.ndarray:
