@@ -46,6 +46,7 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
         dynamics_targets(),
@@ -53,4 +54,3 @@ rule all:
         screen_targets(),
         shortcut_targets(),
         report_targets(),
-    default_target: True

@@ -83,14 +83,14 @@ def data_targets():
     for ds in config["run_datasets"]:
         dataset_entry(ds)
         targets.append(f"{RESULTS}/{ds}/data/molecules.parquet")
-        targets += [f"{RESULTS}/{ds}/splits/{m}/seed{s}.json" for m in methods for s in seeds]
+        targets += [
+            f"{RESULTS}/{ds}/splits/{m}/seed{s}.json" for m in methods for s in seeds
+        ]
         targets += [
             f"{RESULTS}/{ds}/features/{FEATURE_FILES[f]}"
             for f in (config.get("featurizers") or FEATURE_FILES)
         ]
     return targets
-
-
 
 
 # ---------------------------------------------------------------- models
@@ -126,8 +126,14 @@ def train_flags(wildcards):
     entry = model_entry(wildcards.model)
     flags = []
     for f in entry["features"]:
-        flags += ["--features", f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}"]
-    flags += ["--task-type", dataset_entry(wildcards.dataset).get("task_type", "classification")]
+        flags += [
+            "--features",
+            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}",
+        ]
+    flags += [
+        "--task-type",
+        dataset_entry(wildcards.dataset).get("task_type", "classification"),
+    ]
     flags += _params_flags(entry["params"])
     return shlex.join(flags)
 
@@ -140,8 +146,14 @@ def depth_flags(wildcards):
     params["n_layers"] = int(wildcards.depth)
     flags = []
     for f in entry["features"]:
-        flags += ["--features", f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}"]
-    flags += ["--task-type", dataset_entry(wildcards.dataset).get("task_type", "classification")]
+        flags += [
+            "--features",
+            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}",
+        ]
+    flags += [
+        "--task-type",
+        dataset_entry(wildcards.dataset).get("task_type", "classification"),
+    ]
     flags += _params_flags(params)
     return shlex.join(flags)
 
@@ -188,7 +200,10 @@ def train_targets():
     for ds in config["run_datasets"]:
         if train_models():
             targets += model_metrics(ds)
-            targets += [f"{RESULTS}/{ds}/comparison.csv", f"{RESULTS}/{ds}/comparison.png"]
+            targets += [
+                f"{RESULTS}/{ds}/comparison.csv",
+                f"{RESULTS}/{ds}/comparison.png",
+            ]
         if enabled:
             targets.append(f"{RESULTS}/{ds}/depth/depth.csv")
     return targets
@@ -214,19 +229,22 @@ def derived_report_stages():
 
 # ---------------------------------------------------------------- helpers of train.smk
 
+
 def train_inputs(wildcards):
     model = model_entry(wildcards.model)
     return {
         "molecules": f"results/{wildcards.dataset}/data/molecules.parquet",
         "split": f"results/{wildcards.dataset}/splits/{wildcards.split}/seed{wildcards.seed}.json",
         "features": [
-            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}" for f in model["features"]
+            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}"
+            for f in model["features"]
         ],
         "summary": f"results/{wildcards.dataset}/data/standardize.json",
     }
 
 
 # ---------------------------------------------------------------- helpers of dynamics.smk
+
 
 def dynamics_dataset():
     return (config.get("dynamics") or {}).get("dataset") or config["run_datasets"][0]
@@ -243,7 +261,9 @@ def _cli_flags(section, mapping):
     for key, flag in mapping.items():
         if key in cfg and cfg[key] is not None:
             value = cfg[key]
-            flags += [flag] + ([str(v) for v in value] if isinstance(value, list) else [str(value)])
+            flags += [flag] + (
+                [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            )
     return shlex.join(flags)
 
 
@@ -258,6 +278,7 @@ def dynamics_targets():
 
 
 # ---------------------------------------------------------------- helpers of probe.smk
+
 
 def probe_settings():
     p = dict(config.get("probe") or {})
@@ -289,11 +310,14 @@ def probe_splits(wildcards):
 def probe_targets():
     models = probe_settings()["models"]
     return [
-        f"results/{ds}/probes/{m}/verdict.md" for ds in config["run_datasets"] for m in models
+        f"results/{ds}/probes/{m}/verdict.md"
+        for ds in config["run_datasets"]
+        for m in models
     ]
 
 
 # ---------------------------------------------------------------- helpers of screen.smk
+
 
 def screen_settings():
     s = dict(config.get("screen") or {})
@@ -347,6 +371,7 @@ def screen_targets():
 
 # ---------------------------------------------------------------- helpers of shortcuts.smk
 
+
 def shortcut_settings():
     s = dict(config.get("shortcuts") or {})
     s.setdefault("enabled", True)
@@ -369,10 +394,13 @@ def shortcut_inputs(wildcards):
         f"results/{ds}/data/standardize.json",
         f"results/{ds}/features/ecfp.npz",
     ]
-    files += [f"results/{ds}/splits/{m}/seed{seed}.json" for m in methods for seed in seeds]
+    files += [
+        f"results/{ds}/splits/{m}/seed{seed}.json" for m in methods for seed in seeds
+    ]
     for model in s["models"]:
         files += [
-            f"results/{ds}/features/{FEATURE_FILES[f]}" for f in model_entry(model)["features"]
+            f"results/{ds}/features/{FEATURE_FILES[f]}"
+            for f in model_entry(model)["features"]
         ]
         files += [
             f"results/{ds}/models/{model}/{m}/seed{seed}/{name}"
@@ -403,7 +431,6 @@ def shortcut_targets():
 
 import os
 
-
 REPORT = f"{RESULTS}/report"
 
 
@@ -417,8 +444,6 @@ CATEGORY = {
     "probes": "3. Probes",
     "dynamics": "4. Dynamics and LSTM",
     "screen": "5. Screening",
-
-
 }
 
 
@@ -427,15 +452,20 @@ def report_settings():
     r = dict(config.get("report") or {})
     r.setdefault("stages", derived_report_stages())
     r.setdefault("n_examples", 12)
-    r.setdefault("probe_models", probe_settings()["models"])  # results/{ds}/probes/{model}/
+    r.setdefault(
+        "probe_models", probe_settings()["models"]
+    )  # results/{ds}/probes/{model}/
     r.setdefault("libraries", screen_libraries())  # results/{ds}/screen/{library}/
     r.setdefault(  # depth-experiment table, path template with {dataset}
-        "depth_table", f"{RESULTS}/{{dataset}}/depth/depth.csv" if depth_settings()[0] else None
+        "depth_table",
+        f"{RESULTS}/{{dataset}}/depth/depth.csv" if depth_settings()[0] else None,
     )
     r.setdefault("n_hits", 24)
     unknown = sorted(set(r["stages"]) - set(REPORT_STAGES))
     if unknown:
-        raise ValueError(f"report: stages: unknown stage(s) {unknown}; known: {list(REPORT_STAGES)}")
+        raise ValueError(
+            f"report: stages: unknown stage(s) {unknown}; known: {list(REPORT_STAGES)}"
+        )
     return r
 
 
@@ -461,7 +491,9 @@ def _item(path, caption, stage, subcategory, **labels):
 def report_split_files(wildcards):
     methods, seeds, _ = split_settings()
     return [
-        f"{RESULTS}/{wildcards.dataset}/splits/{m}/seed{s}.json" for m in methods for s in seeds
+        f"{RESULTS}/{wildcards.dataset}/splits/{m}/seed{s}.json"
+        for m in methods
+        for s in seeds
     ]
 
 
@@ -478,9 +510,13 @@ def report_headlines():
         if report_enabled("models"):
             files.append(f"{REPORT}/{ds}/models/headline.json")
         if report_enabled("probes"):
-            files += [f"{REPORT}/{ds}/probes/{m}/headline.json" for m in r["probe_models"]]
+            files += [
+                f"{REPORT}/{ds}/probes/{m}/headline.json" for m in r["probe_models"]
+            ]
         if report_enabled("screen"):
-            files += [f"{REPORT}/{ds}/screen/{lib}/headline.json" for lib in r["libraries"]]
+            files += [
+                f"{REPORT}/{ds}/screen/{lib}/headline.json" for lib in r["libraries"]
+            ]
     if report_enabled("dynamics"):
         files.append(f"{REPORT}/dynamics/headline.json")
     return files

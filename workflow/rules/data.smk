@@ -4,13 +4,13 @@
 rule fetch:
     output:
         "data/raw/{dataset}.csv.gz",
-    params:
-        flags=fetch_flags,
     log:
         "results/logs/{dataset}/fetch.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        flags=fetch_flags,
     shell:
         "molprobe fetch {wildcards.dataset:q} {params.flags} --output {output:q} > {log:q} 2>&1"
 
@@ -22,13 +22,13 @@ rule standardize:
         molecules="results/{dataset}/data/molecules.parquet",
         rejected="results/{dataset}/data/rejected.csv",
         summary="results/{dataset}/data/standardize.json",
-    params:
-        flags=standardize_flags,
     log:
         "results/logs/{dataset}/standardize.log",
-    threads: 2
     conda:
         "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        flags=standardize_flags,
     shell:
         "molprobe standardize {input:q} {params.flags} --jobs {threads}"
         " --output {output.molecules:q} --rejected {output.rejected:q}"
@@ -40,13 +40,13 @@ rule split:
         "results/{dataset}/data/molecules.parquet",
     output:
         "results/{dataset}/splits/{split}/seed{seed}.json",
-    params:
-        fractions=lambda wc: " ".join(str(f) for f in split_settings()[2]),
     log:
         "results/logs/{dataset}/split_{split}_seed{seed}.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        fractions=lambda wc: " ".join(str(f) for f in split_settings()[2]),
     shell:
         "molprobe split {input:q} --method {wildcards.split} --seed {wildcards.seed}"
         " --fractions {params.fractions} --output {output:q} > {log:q} 2>&1"

@@ -12,6 +12,11 @@ rule dynamics_gradients:
         profile="results/dynamics/plots/gradient_profile.png",
         ratio="results/dynamics/plots/gradient_ratio.png",
         jacobian_plot="results/dynamics/plots/jacobian.png",
+    log:
+        "results/logs/dynamics/gradients.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
     params:
         device=config.get("device", "auto"),
         plots=subpath(output.profile, parent=True),
@@ -28,11 +33,6 @@ rule dynamics_gradients:
                 "plot_depth": "--plot-depth",
             },
         ),
-    log:
-        "results/logs/dynamics/gradients.log",
-    threads: 2
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe gradients --molecules {input.molecules:q} --features {input.features:q}"
         " {params.flags} --device {params.device} --threads {threads}"
@@ -50,6 +50,11 @@ rule lstm_credit:
         position="results/dynamics/plots/credit_position.png",
         spread="results/dynamics/plots/prediction_spread.png",
         through_time_plot="results/dynamics/plots/through_time.png",
+    log:
+        "results/logs/dynamics/lstm_credit.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
     params:
         device=config.get("device", "auto"),
         plots=subpath(output.position, parent=True),
@@ -67,11 +72,6 @@ rule lstm_credit:
                 "augment_variants": "--augment-variants",
             },
         ),
-    log:
-        "results/logs/dynamics/lstm_credit.log",
-    threads: 2
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe lstm-credit --molecules {input.molecules:q} {params.flags}"
         " --device {params.device} --threads {threads}"

@@ -6,15 +6,15 @@ rule featurize:
         "results/{dataset}/data/molecules.parquet",
     output:
         "results/{dataset}/features/{featurizer}.{ext}",
-    wildcard_constraints:
-        ext=r"npz|pt",
-    params:
-        flags=featurizer_flags,
     log:
         "results/logs/{dataset}/featurize_{featurizer}.{ext}.log",
-    threads: 2
+    wildcard_constraints:
+        ext=r"npz|pt",
     conda:
         "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        flags=featurizer_flags,
     shell:
         "molprobe featurize {input:q} --featurizer {wildcards.featurizer}"
         " {params.flags} --jobs {threads} --output {output:q} > {log:q} 2>&1"

@@ -8,15 +8,19 @@ rule concepts:
     output:
         meta="results/{dataset}/concepts/meta.parquet",
         molecules="results/{dataset}/concepts/molecules.parquet",
+    log:
+        "results/logs/{dataset}/concepts.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
     params:
         outdir=subpath(output.meta, parent=True),
         timeout=lambda wc: (config.get("concepts") or {}).get("timeout_s", 1.0),
-        pharm2d=lambda wc: "" if (config.get("concepts") or {}).get("pharm2d", True) else "--no-pharm2d",
-    log:
-        "results/logs/{dataset}/concepts.log",
-    threads: 2
-    conda:
-        "../envs/molprobe.yaml"
+        pharm2d=lambda wc: (
+            ""
+            if (config.get("concepts") or {}).get("pharm2d", True)
+            else "--no-pharm2d"
+        ),
     shell:
         "molprobe concepts {input:q} --output-dir {params.outdir:q} --jobs {threads}"
         " --timeout {params.timeout} {params.pharm2d} > {log:q} 2>&1"
@@ -38,8 +42,13 @@ rule probe:
         verdict="results/{dataset}/probes/{model}/verdict.md",
         heatmap="results/{dataset}/probes/{model}/heatmap.png",
         examples="results/{dataset}/probes/{model}/examples.parquet",
+    log:
+        "results/logs/{dataset}/probe_{model}.log",
     wildcard_constraints:
         model=r"snn|fnn_bn|gine|attentivefp|lstm",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.probes, parent=True),
@@ -51,11 +60,6 @@ rule probe:
             f" --outer {probe_settings()['outer']} --max-dim {probe_settings()['max_dim']}"
             f" --node-max-atoms {probe_settings()['node_max_atoms']}"
         ),
-    log:
-        "results/logs/{dataset}/probe_{model}.log",
-    threads: 2
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe probe --model-dirs {params.dirs} --molecules {input.molecules:q}"
         " {params.features} --concepts {params.concepts:q} --splits {input.splits}"

@@ -14,25 +14,85 @@ rule report_data:
         summary=f"{RESULTS}/{{dataset}}/data/standardize.json",
         splits=report_split_files,
     output:
-        overview=_item(f"{REPORT}/{{dataset}}/data/overview.html", "data_overview", "data", "{dataset}", figure="1 overview"),
-        tasks_png=_item(f"{REPORT}/{{dataset}}/data/tasks.png", "data_tasks", "data", "{dataset}", figure="2 labels per task (plot)"),
-        tasks=_item(f"{REPORT}/{{dataset}}/data/tasks.html", "data_tasks", "data", "{dataset}", figure="2 labels per task (table)"),
-        ledger_png=_item(f"{REPORT}/{{dataset}}/data/ledger.png", "data_ledger", "data", "{dataset}", figure="3 standardization ledger (plot)"),
-        ledger=_item(f"{REPORT}/{{dataset}}/data/ledger.html", "data_ledger", "data", "{dataset}", figure="3 standardization ledger (table)"),
-        splits_png=_item(f"{REPORT}/{{dataset}}/data/splits.png", "data_splits", "data", "{dataset}", figure="4 splits and scaffolds (plot)"),
-        splits=_item(f"{REPORT}/{{dataset}}/data/splits.html", "data_splits", "data", "{dataset}", figure="4 splits and scaffolds (table)"),
-        examples=_item(f"{REPORT}/{{dataset}}/data/examples.svg", "data_examples", "data", "{dataset}", figure="5 example molecules"),
-        rejected_svg=_item(f"{REPORT}/{{dataset}}/data/rejected.svg", "data_rejected", "data", "{dataset}", figure="6 rejected inputs (structures)"),
-        rejected=_item(f"{REPORT}/{{dataset}}/data/rejected.html", "data_rejected", "data", "{dataset}", figure="6 rejected inputs (table)"),
+        overview=_item(
+            f"{REPORT}/{{dataset}}/data/overview.html",
+            "data_overview",
+            "data",
+            "{dataset}",
+            figure="1 overview",
+        ),
+        tasks_png=_item(
+            f"{REPORT}/{{dataset}}/data/tasks.png",
+            "data_tasks",
+            "data",
+            "{dataset}",
+            figure="2 labels per task (plot)",
+        ),
+        tasks=_item(
+            f"{REPORT}/{{dataset}}/data/tasks.html",
+            "data_tasks",
+            "data",
+            "{dataset}",
+            figure="2 labels per task (table)",
+        ),
+        ledger_png=_item(
+            f"{REPORT}/{{dataset}}/data/ledger.png",
+            "data_ledger",
+            "data",
+            "{dataset}",
+            figure="3 standardization ledger (plot)",
+        ),
+        ledger=_item(
+            f"{REPORT}/{{dataset}}/data/ledger.html",
+            "data_ledger",
+            "data",
+            "{dataset}",
+            figure="3 standardization ledger (table)",
+        ),
+        splits_png=_item(
+            f"{REPORT}/{{dataset}}/data/splits.png",
+            "data_splits",
+            "data",
+            "{dataset}",
+            figure="4 splits and scaffolds (plot)",
+        ),
+        splits=_item(
+            f"{REPORT}/{{dataset}}/data/splits.html",
+            "data_splits",
+            "data",
+            "{dataset}",
+            figure="4 splits and scaffolds (table)",
+        ),
+        examples=_item(
+            f"{REPORT}/{{dataset}}/data/examples.svg",
+            "data_examples",
+            "data",
+            "{dataset}",
+            figure="5 example molecules",
+        ),
+        rejected_svg=_item(
+            f"{REPORT}/{{dataset}}/data/rejected.svg",
+            "data_rejected",
+            "data",
+            "{dataset}",
+            figure="6 rejected inputs (structures)",
+        ),
+        rejected=_item(
+            f"{REPORT}/{{dataset}}/data/rejected.html",
+            "data_rejected",
+            "data",
+            "{dataset}",
+            figure="6 rejected inputs (table)",
+        ),
         headline=f"{REPORT}/{{dataset}}/data/headline.json",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_data.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
     params:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/data",
         n=lambda wc: report_settings()["n_examples"],
-    log:
-        f"{RESULTS}/logs/{{dataset}}/report_data.log",
-    threads: 1
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe report data --dataset {wildcards.dataset:q} --molecules {input.molecules:q}"
         " --rejected {input.rejected:q} --summary {input.summary:q} --splits {input.splits:q}"
@@ -48,19 +108,43 @@ rule report_models:
     input:
         comparison=f"{RESULTS}/{{dataset}}/comparison.csv",
     output:
-        comparison=_item(f"{REPORT}/{{dataset}}/models/comparison.html", "models_comparison", "models", "{dataset}", figure="1 comparison (table)"),
-        comparison_png=_item(f"{REPORT}/{{dataset}}/models/comparison.png", "models_comparison", "models", "{dataset}", figure="1 comparison (plot)"),
-        roc_pr=_item(f"{REPORT}/{{dataset}}/models/roc_pr.png", "models_roc_pr", "models", "{dataset}", figure="2 ROC and PR curves, best model"),
-        training=_item(f"{REPORT}/{{dataset}}/models/training.png", "models_training", "models", "{dataset}", figure="3 training curves"),
+        comparison=_item(
+            f"{REPORT}/{{dataset}}/models/comparison.html",
+            "models_comparison",
+            "models",
+            "{dataset}",
+            figure="1 comparison (table)",
+        ),
+        comparison_png=_item(
+            f"{REPORT}/{{dataset}}/models/comparison.png",
+            "models_comparison",
+            "models",
+            "{dataset}",
+            figure="1 comparison (plot)",
+        ),
+        roc_pr=_item(
+            f"{REPORT}/{{dataset}}/models/roc_pr.png",
+            "models_roc_pr",
+            "models",
+            "{dataset}",
+            figure="2 ROC and PR curves, best model",
+        ),
+        training=_item(
+            f"{REPORT}/{{dataset}}/models/training.png",
+            "models_training",
+            "models",
+            "{dataset}",
+            figure="3 training curves",
+        ),
         headline=f"{REPORT}/{{dataset}}/models/headline.json",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_models.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
     params:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/models",
         models_dir=lambda wc: f"{RESULTS}/{wc.dataset}/models",
-    log:
-        f"{RESULTS}/logs/{{dataset}}/report_models.log",
-    threads: 1
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe report models --dataset {wildcards.dataset:q} --comparison {input.comparison:q}"
         " --models-dir {params.models_dir:q} --outdir {params.outdir:q} > {log:q} 2>&1"
@@ -71,12 +155,18 @@ rule report_depth:
     input:
         lambda wc: report_settings()["depth_table"].format(dataset=wc.dataset),
     output:
-        _item(f"{REPORT}/{{dataset}}/models/depth.png", "models_depth", "models", "{dataset}", figure="4 depth experiment"),
+        _item(
+            f"{REPORT}/{{dataset}}/models/depth.png",
+            "models_depth",
+            "models",
+            "{dataset}",
+            figure="4 depth experiment",
+        ),
     log:
         f"{RESULTS}/logs/{{dataset}}/report_depth.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
     shell:
         "molprobe report depth --table {input:q} --output {output:q} > {log:q} 2>&1"
 
@@ -90,18 +180,42 @@ rule report_probes:
         neurons=f"{RESULTS}/{{dataset}}/probes/{{model}}/neurons.parquet",
         examples=f"{RESULTS}/{{dataset}}/probes/{{model}}/examples.parquet",
     output:
-        heatmap=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/heatmap.png", "probes_heatmap", "probes", "{dataset}: {model}", figure="1 layer × concept heatmap"),
-        curves=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/curves.png", "probes_curves", "probes", "{dataset}: {model}", figure="2 per-concept curves"),
-        neurons=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.html", "probes_neurons", "probes", "{dataset}: {model}", figure="3 concept neurons (table)"),
-        neurons_svg=_item(f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.svg", "probes_neurons", "probes", "{dataset}: {model}", figure="3 concept neurons (molecules)"),
+        heatmap=_item(
+            f"{REPORT}/{{dataset}}/probes/{{model}}/heatmap.png",
+            "probes_heatmap",
+            "probes",
+            "{dataset}: {model}",
+            figure="1 layer × concept heatmap",
+        ),
+        curves=_item(
+            f"{REPORT}/{{dataset}}/probes/{{model}}/curves.png",
+            "probes_curves",
+            "probes",
+            "{dataset}: {model}",
+            figure="2 per-concept curves",
+        ),
+        neurons=_item(
+            f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.html",
+            "probes_neurons",
+            "probes",
+            "{dataset}: {model}",
+            figure="3 concept neurons (table)",
+        ),
+        neurons_svg=_item(
+            f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.svg",
+            "probes_neurons",
+            "probes",
+            "{dataset}: {model}",
+            figure="3 concept neurons (molecules)",
+        ),
         headline=f"{REPORT}/{{dataset}}/probes/{{model}}/headline.json",
-    params:
-        outdir=lambda wc: f"{REPORT}/{wc.dataset}/probes/{wc.model}",
     log:
         f"{RESULTS}/logs/{{dataset}}/report_probes_{{model}}.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        outdir=lambda wc: f"{REPORT}/{wc.dataset}/probes/{wc.model}",
     shell:
         "molprobe report probes --model {wildcards.model:q} --probes {input.probes:q}"
         " --neurons {input.neurons:q} --examples {input.examples:q} --outdir {params.outdir:q}"
@@ -117,18 +231,42 @@ rule report_dynamics:
         credit=f"{RESULTS}/dynamics/lstm_credit_summary.csv",
         through_time=f"{RESULTS}/dynamics/through_time.parquet",
     output:
-        gradients=_item(f"{REPORT}/dynamics/gradients.png", "dynamics_gradients", "dynamics", "gradients", figure="gradient norms through depth"),
-        credit=_item(f"{REPORT}/dynamics/lstm_credit.png", "dynamics_lstm_credit", "dynamics", "LSTM credit assignment", figure="credit slope (plot)"),
-        credit_table=_item(f"{REPORT}/dynamics/lstm_credit.html", "dynamics_lstm_credit", "dynamics", "LSTM credit assignment", figure="credit slope (table)"),
-        through_time=_item(f"{REPORT}/dynamics/through_time.png", "dynamics_through_time", "dynamics", "gradients through time", figure="gradient norm against distance from the end of the SMILES"),
+        gradients=_item(
+            f"{REPORT}/dynamics/gradients.png",
+            "dynamics_gradients",
+            "dynamics",
+            "gradients",
+            figure="gradient norms through depth",
+        ),
+        credit=_item(
+            f"{REPORT}/dynamics/lstm_credit.png",
+            "dynamics_lstm_credit",
+            "dynamics",
+            "LSTM credit assignment",
+            figure="credit slope (plot)",
+        ),
+        credit_table=_item(
+            f"{REPORT}/dynamics/lstm_credit.html",
+            "dynamics_lstm_credit",
+            "dynamics",
+            "LSTM credit assignment",
+            figure="credit slope (table)",
+        ),
+        through_time=_item(
+            f"{REPORT}/dynamics/through_time.png",
+            "dynamics_through_time",
+            "dynamics",
+            "gradients through time",
+            figure="gradient norm against distance from the end of the SMILES",
+        ),
         headline=f"{REPORT}/dynamics/headline.json",
-    params:
-        outdir=lambda wc, output: os.path.dirname(output.gradients),
     log:
         f"{RESULTS}/logs/report_dynamics.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        outdir=lambda wc, output: os.path.dirname(output.gradients),
     shell:
         "molprobe report dynamics --gradients {input.gradients:q} --lstm-credit {input.credit:q}"
         " --through-time {input.through_time:q}"
@@ -143,18 +281,36 @@ rule report_screen:
         hits=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.parquet",
         top=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.top.explained.csv",
     output:
-        hits_svg=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/hits.svg", "screen_hits", "screen", "{dataset}: {library}", figure="1 top hits (structures)"),
-        hits=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/hits.html", "screen_hits", "screen", "{dataset}: {library}", figure="1 top hits (table)"),
-        scores=_item(f"{REPORT}/{{dataset}}/screen/{{library}}/scores.png", "screen_scores", "screen", "{dataset}: {library}", figure="2 score distribution"),
+        hits_svg=_item(
+            f"{REPORT}/{{dataset}}/screen/{{library}}/hits.svg",
+            "screen_hits",
+            "screen",
+            "{dataset}: {library}",
+            figure="1 top hits (structures)",
+        ),
+        hits=_item(
+            f"{REPORT}/{{dataset}}/screen/{{library}}/hits.html",
+            "screen_hits",
+            "screen",
+            "{dataset}: {library}",
+            figure="1 top hits (table)",
+        ),
+        scores=_item(
+            f"{REPORT}/{{dataset}}/screen/{{library}}/scores.png",
+            "screen_scores",
+            "screen",
+            "{dataset}: {library}",
+            figure="2 score distribution",
+        ),
         headline=f"{REPORT}/{{dataset}}/screen/{{library}}/headline.json",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_screen_{{library}}.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
     params:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/screen/{wc.library}",
         n=lambda wc: report_settings()["n_hits"],
-    log:
-        f"{RESULTS}/logs/{{dataset}}/report_screen_{{library}}.log",
-    threads: 1
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe report screen --library {wildcards.library:q} --hits {input.hits:q}"
         " --top {input.top:q} --n-top {params.n} --outdir {params.outdir:q} > {log:q} 2>&1"
@@ -176,15 +332,15 @@ rule report_summary:
         ),
     log:
         f"{RESULTS}/logs/report_summary.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
     shell:
         "molprobe report summary --headlines {input.headlines:q} --rst {output.rst:q}"
         " --html {output.html:q} > {log:q} 2>&1"
 
 
 rule report_figures:
+    default_target: False
     input:
         report_targets(),
-    default_target: False

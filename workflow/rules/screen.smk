@@ -9,13 +9,13 @@ checkpoint library_chunks:
     output:
         chunks=directory("results/libraries/{library}/chunks"),
         manifest="results/libraries/{library}/chunks.json",
-    params:
-        size=lambda wc: screen_settings()["chunk_size"],
     log:
         "results/logs/libraries/{library}_chunks.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        size=lambda wc: screen_settings()["chunk_size"],
     shell:
         "molprobe split-library {input:q} --chunk-size {params.size} --outdir {output.chunks:q}"
         " --manifest {output.manifest:q} > {log:q} 2>&1"
@@ -28,18 +28,18 @@ rule screen_chunk:
     output:
         hits="results/{dataset}/screen/{library}/chunks/hits-{chunk}.parquet",
         rejected="results/{dataset}/screen/{library}/chunks/hits-{chunk}.rejected.csv",
+    log:
+        "results/logs/{dataset}/screen/{library}_chunk{chunk}.log",
     wildcard_constraints:
         chunk=r"\d+",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
     params:
         dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.models),
         offset=lambda wc: int(wc.chunk) * screen_settings()["chunk_size"],
         ad=lambda wc: screen_settings()["ad_threshold"],
         smiles=lambda wc: dataset_entry(wc.library).get("smiles_column", "smiles"),
-    log:
-        "results/logs/{dataset}/screen/{library}_chunk{chunk}.log",
-    threads: 1
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe screen --models {params.dirs} --input {input.chunk:q}"
         " --output {output.hits:q} --row-offset {params.offset} --top 0 --no-progress"
@@ -54,13 +54,13 @@ rule screen_gather:
         rejected="results/{dataset}/screen/{library}/hits.rejected.csv",
         top="results/{dataset}/screen/{library}/hits.top.csv",
         sdf="results/{dataset}/screen/{library}/hits.top.sdf",
-    params:
-        top=lambda wc: screen_settings()["top"],
     log:
         "results/logs/{dataset}/screen/{library}_gather.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        top=lambda wc: screen_settings()["top"],
     shell:
         "molprobe gather-hits {input:q} --output {output.hits:q} --top {params.top}"
         " > {log:q} 2>&1"
@@ -72,13 +72,13 @@ rule screen_explain:
         models=screen_model_metas,
     output:
         "results/{dataset}/screen/{library}/hits.top.explained.csv",
-    params:
-        dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.models),
     log:
         "results/logs/{dataset}/screen/{library}_explain.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.models),
     shell:
         "molprobe explain-hits {input.top:q} --models {params.dirs} --output {output:q}"
         " > {log:q} 2>&1"

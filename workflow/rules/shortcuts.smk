@@ -13,10 +13,23 @@ rule shortcuts:
         permuted="results/{dataset}/shortcuts/permuted_labels.parquet",
         findings="results/{dataset}/shortcuts/findings.md",
         similarity_png=_shortcut_item("similarity_bins", "similarity", "1 analog bias"),
-        trivial_png=_shortcut_item("trivial_baselines", "trivial", "2 trivial-feature baselines"),
-        counterions_png=_shortcut_item("counterions", "counterions", "3 counter-ion sensitivity"),
-        attribution_png=_shortcut_item("attribution", "attribution", "4 attribution on toxicophores"),
-        permuted_png=_shortcut_item("permuted_labels", "permuted", "5 shuffled-label control"),
+        trivial_png=_shortcut_item(
+            "trivial_baselines", "trivial", "2 trivial-feature baselines"
+        ),
+        counterions_png=_shortcut_item(
+            "counterions", "counterions", "3 counter-ion sensitivity"
+        ),
+        attribution_png=_shortcut_item(
+            "attribution", "attribution", "4 attribution on toxicophores"
+        ),
+        permuted_png=_shortcut_item(
+            "permuted_labels", "permuted", "5 shuffled-label control"
+        ),
+    log:
+        "results/logs/{dataset}/shortcuts.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.findings, parent=True),
@@ -29,11 +42,6 @@ rule shortcuts:
             f" --trivial-model {shortcut_settings()['trivial_model']}"
             f" --margin {shortcut_settings()['margin']}"
         ),
-    log:
-        "results/logs/{dataset}/shortcuts.log",
-    threads: 2
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe shortcuts --dataset-dir results/{wildcards.dataset}"
         " --output-dir {params.outdir:q} {params.flags}"

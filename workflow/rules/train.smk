@@ -9,17 +9,17 @@ rule train:
         metrics="results/{dataset}/models/{model}/{split}/seed{seed}/metrics.json",
         predictions="results/{dataset}/models/{model}/{split}/seed{seed}/predictions.parquet",
         history="results/{dataset}/models/{model}/{split}/seed{seed}/history.csv",
+    log:
+        "results/logs/{dataset}/train/{model}_{split}_seed{seed}.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
+    resources:
+        gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.meta, parent=True),
         flags=train_flags,
-    log:
-        "results/logs/{dataset}/train/{model}_{split}_seed{seed}.log",
-    threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
-    resources:
-        gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
         " --split {input.split:q} {params.flags}"
@@ -40,18 +40,18 @@ rule train_depth:
     output:
         meta="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/meta.json",
         metrics="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/metrics.json",
+    log:
+        "results/logs/{dataset}/depth/{model}_d{depth}_{split}_seed{seed}.log",
     wildcard_constraints:
         model=r"snn|fnn_bn",
         depth=r"\d+",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.meta, parent=True),
         flags=depth_flags,
-    log:
-        "results/logs/{dataset}/depth/{model}_d{depth}_{split}_seed{seed}.log",
-    threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
-    conda:
-        "../envs/molprobe.yaml"
     shell:
         "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
         " --split {input.split:q} {params.flags}"
@@ -67,13 +67,13 @@ rule compare:
     output:
         table="results/{dataset}/comparison.csv",
         plot="results/{dataset}/comparison.png",
-    params:
-        root=lambda wc: f"results/{wc.dataset}/models",
     log:
         "results/logs/{dataset}/compare.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        root=lambda wc: f"results/{wc.dataset}/models",
     shell:
         "molprobe compare {params.root:q} --output {output.table:q} --plot {output.plot:q}"
         " --ensemble > {log:q} 2>&1"
@@ -84,12 +84,12 @@ rule depth_table:
         lambda wc: depth_metrics(wc.dataset),
     output:
         "results/{dataset}/depth/depth.csv",
-    params:
-        root=lambda wc: f"results/{wc.dataset}/depth",
     log:
         "results/logs/{dataset}/depth_table.log",
-    threads: 1
     conda:
         "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        root=lambda wc: f"results/{wc.dataset}/depth",
     shell:
         "molprobe depth-table {params.root:q} --output {output:q} > {log:q} 2>&1"
