@@ -29,7 +29,7 @@ def test_erasing_a_used_concept_hurts_the_task_more_than_a_random_subspace():
     w = np.zeros(X.shape[1], np.float32)
     w[0] = 3.0  # the task head reads unit 0
     rows = rng.permutation(len(X))
-    res = erasure_effect(X, z, _head(X, w), y, rows[:600], rows[600:])
+    res = erasure_effect(X[rows[:600]], z[rows[:600]], _head(X, w), y, rows[600:])
     assert res["rank"] == 1
     assert res["auc"] > 0.9
     assert res["drop_concept"] > 0.25
@@ -43,7 +43,7 @@ def test_erasing_an_unused_concept_leaves_the_task_alone():
     w = np.zeros(X.shape[1], np.float32)
     w[1] = 3.0  # the task reads unit 1, the concept sits on unit 0
     rows = rng.permutation(len(X))
-    res = erasure_effect(X, z, _head(X, w), y, rows[:600], rows[600:])
+    res = erasure_effect(X[rows[:600]], z[rows[:600]], _head(X, w), y, rows[600:])
     assert abs(res["drop_concept"]) < 0.05
 
 

@@ -69,43 +69,41 @@ def task_auc(pred: np.ndarray, y: np.ndarray) -> float:
 
 
 def erasure_effect(
-    X: np.ndarray,
-    Z: np.ndarray,
+    X_fit: np.ndarray,
+    Z_fit: np.ndarray,
     head: Callable[[Transform | None], np.ndarray],
     y_task: np.ndarray,
-    fit_rows: np.ndarray,
     eval_rows: np.ndarray,
     cfg: ErasureConfig | None = None,
 ) -> dict:
     """Task AUC drop when erasing concepts Z vs a random subspace of the same rank.
 
     Args:
-        X: (n, d) the layer's representation; Z: (n, k) concept labels (0/1).
+        X_fit: (m, d) the layer's representation on the fitting molecules (or their atoms);
+            Z_fit: (m, k) their concept labels (0/1).
         head: runs the net from that layer with the given transform on its output (None =
             untouched) and returns task scores (n, T) for all n molecules.
-        y_task: (n, T) task labels (NaN = missing). fit_rows / eval_rows: disjoint rows.
+        y_task: (n, T) task labels (NaN = missing). eval_rows: molecules scored, none of them
+            among the fitting molecules (the caller's split).
     Returns: rank, auc (untouched), auc_concept, auc_random (mean), auc_random_sd, drop_concept,
         drop_random (auc minus erased AUC), n_fit, n_eval.
     """
     cfg = cfg or ErasureConfig()
-    if len(np.intersect1d(fit_rows, eval_rows)):
-        raise MolprobeError("erasure: fit and evaluation molecules overlap")
-    Zf = Z[fit_rows]
-    keep = (Zf.min(0) != Zf.max(0)) if len(Zf) else np.zeros(Z.shape[1], bool)
+    keep = Z_fit.min(0) != Z_fit.max(0) if len(Z_fit) else np.zeros(Z_fit.shape[1], bool)
     if not keep.any():
         raise MolprobeError("erasure: no concept varies among the fitting molecules")
-    eraser, rank = leace_eraser(X[fit_rows], Zf[:, keep])
+    eraser, rank = leace_eraser(X_fit, Z_fit[:, keep])
     y = y_task[eval_rows]
     base = task_auc(head(None)[eval_rows], y)
     concept = task_auc(head(eraser)[eval_rows], y)
     rnd = [
-        task_auc(head(random_eraser(X[fit_rows], rank, cfg.seed + i))[eval_rows], y)
+        task_auc(head(random_eraser(X_fit, rank, cfg.seed + i))[eval_rows], y)
         for i in range(cfg.n_random)
     ]
     return {
         "rank": rank, "auc": base, "auc_concept": concept, "auc_random": float(np.mean(rnd)),
         "auc_random_sd": float(np.std(rnd)), "drop_concept": base - concept,
-        "drop_random": base - float(np.mean(rnd)), "n_fit": len(fit_rows), "n_eval": len(eval_rows),
+        "drop_random": base - float(np.mean(rnd)), "n_fit": len(X_fit), "n_eval": len(eval_rows),
     }  # fmt: skip
 
 
