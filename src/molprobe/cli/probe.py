@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--part", default="test", choices=("test", "valid", "valid+test"))
     p.add_argument("--compare-dirs", type=Path, nargs="*", default=[],
                    help="accuracy models of the same family: test ROC-AUC shown beside")  # fmt: skip
+    p.add_argument(
+        "--planted", type=Path, help="planted.csv of `molprobe planted` (copied, summarised)"
+    )
     p.add_argument("--output-dir", type=Path, required=True)
     p.add_argument("--name", help="family name in the tables (default: meta model_name)")
     p.add_argument("--n-random", type=int, default=3, help="random-init copies per trained net")
@@ -180,14 +183,48 @@ def cmd_probe(args: argparse.Namespace) -> int:
     plot_concept_heatmap(res.probes, out / "heatmap.png")
     plot_emergence_curves(res.probes, out / "curves.png")
     acc = pd.DataFrame(accuracy).groupby("seed").first().reset_index()
-    text = res.verdict + "\n## Test ROC-AUC (probed probe-clean nets vs accuracy models)\n\n"
-    text += (
-        acc.to_csv(index=False) + f"\nProbing time: {res.seconds:.0f} s for {len(nets)} seed(s).\n"
+    text = (
+        res.verdict
+        + "\n"
+        + _markdown_table(acc, "Test ROC-AUC: probed probe-clean nets vs accuracy models")
     )
+    if args.planted is not None:
+        planted = pd.read_csv(args.planted)
+        with atomic_path(out / "planted.csv") as tmp:
+            planted.to_csv(tmp, index=False)
+        cols = [
+            "task",
+            "expected",
+            "seed",
+            "emergence_layer",
+            "lo",
+            "hi",
+            "learned_any",
+            "max_gain",
+            "test_auc",
+        ]
+        text += "\n" + _markdown_table(
+            planted[cols], "Planted controls of the instrument (GINE on planted labels)"
+        )
+    text += f"\nProbing time: {res.seconds:.0f} s for {len(nets)} seed(s).\n"
     with atomic_path(out / "verdict.md") as tmp:  # last: its presence marks a finished probe
         tmp.write_text(text)
     print(f"probed {len(nets)} net(s) of {name} in {res.seconds:.0f} s -> {out}")
     return 0
+
+
+def _markdown_table(df: pd.DataFrame, title: str) -> str:
+    def cell(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = [
+        f"## {title}",
+        "",
+        "| " + " | ".join(df.columns) + " |",
+        "|" + "---|" * len(df.columns),
+    ]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_planted(args: argparse.Namespace) -> int:

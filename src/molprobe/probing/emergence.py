@@ -5,8 +5,8 @@ Protocol (one call of :func:`probe_scores` per net):
 
 - Every layer's raw units, standardised on each training fold; no projection, so trained and
   random nets are probed identically whatever their spectrum.
-- L2 (ridge) regression of the 0/1 concept labels, solved through the SVD of the training
-  matrix for all concepts and penalties at once. The penalty grid is relative,
+- L2 (ridge) regression of the 0/1 concept labels, solved through one eigendecomposition of
+  the training Gram matrix for all concepts and penalties at once. The penalty grid is relative,
   λ = α · mean squared singular value, so it adapts to each layer's scale; α is chosen per
   concept by grouped inner cross-validation inside each outer training fold.
 - Outer folds grouped by Bemis–Murcko scaffold; the score is the ROC-AUC of the pooled
@@ -73,20 +73,23 @@ def ridge_scores(
 ) -> torch.Tensor:
     """Ridge predictions for every relative penalty: (n_alphas, n_test, C).
 
-    Xtr (n, d), Ytr (n, C) in {0, 1}, Xte (m, d); standardised on Xtr, intercept unpenalised."""
+    Xtr (n, d), Ytr (n, C) in {0, 1}, Xte (m, d); standardised on Xtr, intercept unpenalised.
+    Solved through the eigendecomposition of the smaller of X Xᵀ (n × n) and Xᵀ X (d × d);
+    λ = α · trace / min(n, d), the mean squared singular value."""
     Xtr, (Xte,) = _standardise(Xtr, [Xte])
-    ymean = Ytr.mean(0)
-    U, S, Vh = torch.linalg.svd(Xtr.double(), full_matrices=False)
-    tol = 1e-8 * S.max().clamp_min(1e-12)
-    keep = tol < S
-    U, S, Vh = U[:, keep], S[keep], Vh[keep]
-    uty = U.T @ (Ytr.double() - ymean.double())  # (r, C)
-    proj = Xte.double() @ Vh.T  # (m, r)
-    scale = (S**2).mean()
-    out = []
-    for a in alphas:
-        f = S / (S**2 + a * scale)
-        out.append(proj @ (f[:, None] * uty) + ymean.double())
+    X, T = Xtr.double(), Xte.double()
+    ymean = Ytr.double().mean(0)
+    yc = Ytr.double() - ymean
+    n, d = X.shape
+    dual = n <= d
+    lam, V = torch.linalg.eigh(X @ X.T if dual else X.T @ X)
+    lam = lam.clamp_min(0)
+    scale = lam.sum() / min(n, d)
+    if dual:
+        left, right = (T @ X.T) @ V, V.T @ yc  # (m, n), (n, C)
+    else:
+        left, right = T @ V, V.T @ (X.T @ yc)  # (m, d), (d, C)
+    out = [left @ (right / (lam + a * scale)[:, None]) + ymean for a in alphas]
     return torch.stack(out).float()
 
 

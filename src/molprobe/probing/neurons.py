@@ -128,10 +128,14 @@ class HeldoutConfig:
 
 
 def scaffold_halves(groups: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Split rows into a selection half and an evaluation half, whole scaffold groups each."""
-    uniq = np.unique(groups)
-    rng = np.random.default_rng(seed)
-    pick = set(rng.permutation(uniq)[: len(uniq) // 2].tolist())
+    """Split rows into a selection half and an evaluation half (about half of the molecules
+    each), whole scaffold groups each."""
+    uniq, size = np.unique(groups, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    # whole groups in random order until half of the molecules are taken
+    taken = np.cumsum(size[order]) <= len(groups) / 2
+    taken[0] = True
+    pick = set(uniq[order[taken]].tolist())
     sel = np.array([g in pick for g in groups])
     return np.flatnonzero(sel), np.flatnonzero(~sel)
 

@@ -18,11 +18,15 @@ import pandas as pd  # noqa: E402
 from molprobe.chem.concepts import LEVEL_NAMES  # noqa: E402
 
 
-def plot_emergence_curves(probes: pd.DataFrame, path: str | os.PathLike, measure: str = "learned") -> None:
+def plot_emergence_curves(
+    probes: pd.DataFrame, path: str | os.PathLike, measure: str = "learned"
+) -> None:
     """One panel per level: per seed, the median over concept families of ``measure`` per
     layer (line) and its interquartile range (band)."""
     levels = [lv for lv in (1, 2, 3, 0) if lv in set(probes["level"])]
-    fig, axes = plt.subplots(1, len(levels), figsize=(3.8 * len(levels), 3.4), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(levels), figsize=(3.8 * len(levels), 3.4), squeeze=False, sharey=True
+    )
     order = probes.drop_duplicates("layer_index").sort_values("layer_index")
     names = order["layer_name"].tolist() if "layer_name" in order else order["layer"].tolist()
     for ax, lv in zip(axes[0], levels, strict=True):
@@ -54,7 +58,9 @@ def top_concepts(probes: pd.DataFrame, measure: str = "learned", n: int = 30) ->
     return [c for lv in levels for c in best[best["level"] == lv]["concept"].head(per)]
 
 
-def plot_concept_heatmap(probes: pd.DataFrame, path: str | os.PathLike, measure: str = "learned", n: int = 30) -> None:
+def plot_concept_heatmap(
+    probes: pd.DataFrame, path: str | os.PathLike, measure: str = "learned", n: int = 30
+) -> None:
     """Heatmap of ``measure`` (mean over seeds) for at most ``n`` concepts × layers."""
     concepts = top_concepts(probes, measure, n)
     d = probes[probes["concept"].isin(concepts)]

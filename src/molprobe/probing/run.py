@@ -114,7 +114,11 @@ def _erasure_rows(net: ProbedNet, sp: SeedProbes, acts, fam: pd.DataFrame, cfg: 
         def head(transform, module=module):
             return run_with_transform(net.model, module, net.batches, transform)
 
-        res = erasure_effect(X_fit, Z_fit, head, net.task_labels, ev, cfg.erasure_cfg)
+        try:
+            res = erasure_effect(X_fit, Z_fit, head, net.task_labels, ev, cfg.erasure_cfg)
+        except MolprobeError as err:  # e.g. no concept varies among very few molecules
+            log.warning("seed %d level %d: erasure skipped (%s)", net.seed, level, err)
+            continue
         rows.append({"seed": net.seed, "level": level, "layer": layer, "layer_index": li,
                      "n_concepts": len(cols), **res})  # fmt: skip
     return rows

@@ -49,6 +49,8 @@ def ordering_sentence(name: str, levels: pd.DataFrame) -> str:
         verdict = "holds"
     elif e[0] < e[1] < e[2]:
         verdict = "holds in the point estimates only (the intervals overlap)"
+    elif e[0] == e[1] == e[2]:
+        verdict = f"does not hold; all three levels emerge at the same layer ({sub.loc[1, 'emergence_layer']})"
     else:
         order = sorted((1, 2, 3), key=lambda lv: (e[lv - 1], lv))
         found = " <= ".join(LEVELS[lv] for lv in order)
