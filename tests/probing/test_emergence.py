@@ -16,7 +16,7 @@ from molprobe.probing.emergence import (
 )
 from molprobe.probing.probes import grouped_folds
 
-CFG = EmergenceConfig(n_outer=4, n_inner=2, n_boot=40)
+CFG = EmergenceConfig(n_outer=4, n_boot=40)
 N, D = 400, 24
 
 

@@ -25,7 +25,7 @@ def planted():
     torch.set_num_threads(1)
     smiles = pd.read_csv(path)["smiles"].tolist()
     summary, profile = run_planted(
-        smiles, PlantedConfig(n_molecules=800), EmergenceConfig(n_outer=4, n_inner=2, n_boot=30)
+        smiles, PlantedConfig(n_molecules=800), EmergenceConfig(n_outer=4, n_boot=30)
     )
     return summary.set_index("task"), profile
 

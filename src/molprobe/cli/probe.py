@@ -47,7 +47,6 @@ def register(sub) -> None:
     p.add_argument("--name", help="family name in the tables (default: meta model_name)")
     p.add_argument("--n-random", type=int, default=3, help="random-init copies per trained net")
     p.add_argument("--outer", type=int, default=5, help="outer (scaffold-grouped) folds")
-    p.add_argument("--inner", type=int, default=3, help="inner folds choosing the ridge penalty")
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates")
     p.add_argument(
         "--max-molecules", type=int, default=0, help="probe molecules per seed (0 = all)"
@@ -166,7 +165,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         seed = json.loads((model_dir / "meta.json").read_text()).get("seed")
         accuracy.append({"seed": seed, "accuracy_model_test_auc": _test_auc(model_dir)})
     cfg = ProbeRunConfig(
-        emergence=EmergenceConfig(n_outer=args.outer, n_inner=args.inner, n_boot=args.n_boot, seed=args.seed),
+        emergence=EmergenceConfig(n_outer=args.outer, n_boot=args.n_boot, seed=args.seed),
         n_random=args.n_random, erasure=not args.no_erasure, controls=not args.no_controls,
         device=str(device),
     )  # fmt: skip

@@ -8,7 +8,8 @@ Protocol (one call of :func:`probe_scores` per net):
 - L2 (ridge) regression of the 0/1 concept labels, solved through one eigendecomposition of
   the training Gram matrix for all concepts and penalties at once. The penalty grid is relative,
   λ = α · mean squared singular value, so it adapts to each layer's scale; α is chosen per
-  concept by grouped inner cross-validation inside each outer training fold.
+  concept inside each outer training fold by its exact leave-one-out AUC (closed form from the
+  same eigendecomposition).
 - Outer folds grouped by Bemis–Murcko scaffold; the score is the ROC-AUC of the pooled
   out-of-fold predictions.
 - Conditional probes (the hierarchy confound): concepts of level 2 are also probed on
@@ -45,12 +46,11 @@ from molprobe.probing.probes import auc_columns, grouped_folds
 
 @dataclass(frozen=True)
 class EmergenceConfig:
-    """n_outer / n_inner: scaffold-grouped folds. alphas: relative ridge penalties.
+    """n_outer: scaffold-grouped outer folds. alphas: relative ridge penalties.
     threshold: share of the maximum gain that marks emergence. min_gain: smallest maximum
     AUC gain counted as learned. n_boot: bootstrap replicates. seed: folds and bootstrap."""
 
     n_outer: int = 5
-    n_inner: int = 3
     alphas: tuple[float, ...] = (1e-2, 1e-1, 1.0, 10.0)
     threshold: float = 0.8
     min_gain: float = 0.02
@@ -70,34 +70,47 @@ def _standardise(train: torch.Tensor, others: Sequence[torch.Tensor]):
 
 def ridge_scores(
     Xtr: torch.Tensor, Ytr: torch.Tensor, Xte: torch.Tensor, alphas: Sequence[float]
-) -> torch.Tensor:
-    """Ridge predictions for every relative penalty: (n_alphas, n_test, C).
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge predictions for every relative penalty, from one eigendecomposition.
 
     Xtr (n, d), Ytr (n, C) in {0, 1}, Xte (m, d); standardised on Xtr, intercept unpenalised.
-    Solved through the eigendecomposition of the smaller of X Xᵀ (n × n) and Xᵀ X (d × d);
-    λ = α · trace / min(n, d), the mean squared singular value."""
+    Uses the smaller of X Xᵀ (n × n) and Xᵀ X (d × d); λ = α · trace / min(n, d), the mean
+    squared singular value. Returns (test predictions (n_alphas, m, C), exact leave-one-out
+    predictions of the training rows (n_alphas, n, C), from the hat-matrix diagonal)."""
     Xtr, (Xte,) = _standardise(Xtr, [Xte])
-    X, T = Xtr.double(), Xte.double()
-    ymean = Ytr.double().mean(0)
-    yc = Ytr.double() - ymean
+    X, T = Xtr.float(), Xte.float()
+    ymean = Ytr.float().mean(0)
+    yc = Ytr.float() - ymean
     n, d = X.shape
     dual = n <= d
-    lam, V = torch.linalg.eigh(X @ X.T if dual else X.T @ X)
-    lam = lam.clamp_min(0)
+    lam, V = torch.linalg.eigh((X @ X.T if dual else X.T @ X).double())  # float64 eigh only
+    lam, V = lam.clamp_min(0).float(), V.float()
     scale = lam.sum() / min(n, d)
     if dual:
-        left, right = (T @ X.T) @ V, V.T @ yc  # (m, n), (n, C)
+        fit_left, right = V * lam, V.T @ yc  # X Xᵀ V = V Λ
+        left = (T @ X.T) @ V
+        sq = V**2 * lam  # hat diagonal: Σ_k V_ik² λ_k / (λ_k + λ)
     else:
-        left, right = T @ V, V.T @ (X.T @ yc)  # (m, d), (d, C)
-    out = [left @ (right / (lam + a * scale)[:, None]) + ymean for a in alphas]
-    return torch.stack(out).float()
+        XV = X @ V
+        fit_left, right = XV, V.T @ (X.T @ yc)
+        left = T @ V
+        sq = XV**2
+    test, loo = [], []
+    for a in alphas:
+        inv = 1.0 / (lam + a * scale)
+        test.append(left @ (right * inv[:, None]) + ymean)
+        fit = fit_left @ (right * inv[:, None])
+        h = (sq * inv).sum(1, keepdim=True) + 1.0 / n  # + the intercept's share
+        loo.append((fit - h * yc) / (1 - h).clamp_min(1e-6) + ymean)
+    return torch.stack(test).float(), torch.stack(loo).float()
 
 
 def ridge_oof(
     X: np.ndarray, Y: np.ndarray, groups: np.ndarray, folds: list[np.ndarray], cfg: EmergenceConfig
 ) -> np.ndarray:
-    """Out-of-fold ridge scores (n, C), the penalty chosen per concept and outer fold by
-    grouped inner CV (pooled inner AUC; ties -> the larger penalty)."""
+    """Out-of-fold ridge scores (n, C) over the scaffold-grouped outer ``folds``; the penalty
+    of each concept is chosen in each outer training fold by its leave-one-out AUC (closed
+    form; ties -> the larger penalty). ``groups`` is kept for the caller's folds."""
     if np.isnan(Y).any():
         raise MolprobeError("ridge probes need complete labels (drop unparsable molecules)")
     Xt = torch.as_tensor(np.asarray(X, np.float32))
@@ -105,21 +118,16 @@ def ridge_oof(
     n, C = Y.shape
     rows = np.arange(n)
     oof = np.zeros((n, C), np.float32)
-    for k, test in enumerate(folds):
+    A = len(cfg.alphas)
+    for test in folds:
         train = np.setdiff1d(rows, test)
-        inner = grouped_folds(groups[train], cfg.n_inner, cfg.seed + 17 + k)
-        inner_oof = np.zeros((len(cfg.alphas), len(train), C), np.float32)
-        for itest in inner:
-            itrain = np.setdiff1d(np.arange(len(train)), itest)
-            s = ridge_scores(Xt[train[itrain]], Yt[train[itrain]], Xt[train[itest]], cfg.alphas)
-            inner_oof[:, itest] = s.numpy()
-        auc = np.stack([auc_columns(inner_oof[a], Y[train]) for a in range(len(cfg.alphas))])
+        te, loo = ridge_scores(Xt[train], Yt[train], Xt[test], cfg.alphas)
+        flat = loo.numpy().transpose(1, 0, 2).reshape(len(train), A * C)
+        auc = auc_columns(flat, np.tile(Y[train], (1, A))).reshape(A, C)
         auc = np.nan_to_num(auc, nan=-1.0)
-        best = np.array(
-            [np.flatnonzero(auc[:, c] >= auc[:, c].max() - 1e-3).max() for c in range(C)]
-        )
-        s = ridge_scores(Xt[train], Yt[train], Xt[test], cfg.alphas).numpy()
-        oof[test] = s[best, :, np.arange(C)].T
+        best = (auc >= auc.max(0) - 1e-3)[::-1].argmax(0)
+        best = A - 1 - best  # the largest penalty within 1e-3 of the best AUC
+        oof[test] = te.numpy()[best, :, np.arange(C)].T
     return oof
 
 
