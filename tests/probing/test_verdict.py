@@ -68,7 +68,12 @@ def test_figures_and_markdown(tmp_path):
     assert (tmp_path / "heat.png").stat().st_size > 1000
     assert (tmp_path / "curves.png").stat().st_size > 1000
     fam = pd.DataFrame({"level": [1, 2, 3], "learned_any": [True, True, False]})
-    erasure = pd.DataFrame([{"seed": 0, "level": 1, "layer": "mp1", "rank": 4, "auc": 0.8,
-                             "drop_concept": 0.1, "drop_random": 0.01, "auc_random_sd": 0.005}])  # fmt: skip
+    erasure = pd.DataFrame(
+        [{"seed": s, "level": lv, "layer": "mp1", "rank": 4, "auc": 0.8, "auc_random_sd": 0.005,
+          "drop_concept": d + 0.002 * s, "drop_random": 0.01}
+         for s in range(3) for lv, d in ((1, 0.1), (2, 0.012))]
+    )  # fmt: skip
     text = verdict_markdown("gine", _levels((1, 2, 3), 0.3), fam, erasure)
-    assert "holds" in text and "uses the erased concepts" in text
+    assert "holds" in text
+    assert "Level 1: the net uses the erased concepts" in text
+    assert "Level 2: the net shows no clear sign of using" in text

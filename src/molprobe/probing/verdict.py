@@ -105,12 +105,15 @@ def verdict_markdown(
                 f"| {r.seed} | {r.level} | {r.layer} | {r.rank} | {_fmt(r.auc)} | "
                 f"{_fmt(r.drop_concept)} | {_fmt(r.drop_random)} ± {_fmt(r.auc_random_sd)} |"
             )
-        mean = erasure.groupby("level")[["drop_concept", "drop_random"]].mean()
-        for lv, r in mean.iterrows():
-            uses = "uses" if r.drop_concept > r.drop_random + 0.01 else "shows no sign of using"
+        diff = erasure.assign(d=erasure["drop_concept"] - erasure["drop_random"])
+        for lv, g in diff.groupby("level"):
+            se = g["d"].std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.inf
+            uses = g["d"].mean() > max(0.01, 2 * se)
             out.append(
-                f"\nLevel {lv}: the net {uses} the erased concepts (mean drop "
-                f"{r.drop_concept:.3f} vs {r.drop_random:.3f} for random subspaces)."
+                f"\nLevel {lv}: the net {'uses' if uses else 'shows no clear sign of using'} the "
+                f"erased concepts (drop {g['drop_concept'].mean():.3f} vs {g['drop_random'].mean():.3f}"
+                f" for random subspaces; difference {g['d'].mean():.3f} ± {se:.3f} s.e. over "
+                f"{len(g)} seed(s); 'uses' needs > max(0.01, 2 s.e.))."
             )
     if controls is not None and len(controls):
         sel = controls.groupby("level")[["gain", "control_gain", "selectivity"]].mean()
