@@ -86,7 +86,8 @@ def erasure_effect(
         y_task: (n, T) task labels (NaN = missing). eval_rows: molecules scored, none of them
             among the fitting molecules (the caller's split).
     Returns: rank, auc (untouched), auc_concept, auc_random (mean), auc_random_sd, drop_concept,
-        drop_random (auc minus erased AUC), n_fit, n_eval.
+        drop_random (auc minus erased AUC), n_fit, n_eval, width, informative (rank at most
+        half the width: erasing most of the space says nothing about these concepts).
     """
     cfg = cfg or ErasureConfig()
     keep = Z_fit.min(0) != Z_fit.max(0) if len(Z_fit) else np.zeros(Z_fit.shape[1], bool)
@@ -104,6 +105,7 @@ def erasure_effect(
         "rank": rank, "auc": base, "auc_concept": concept, "auc_random": float(np.mean(rnd)),
         "auc_random_sd": float(np.std(rnd)), "drop_concept": base - concept,
         "drop_random": base - float(np.mean(rnd)), "n_fit": len(X_fit), "n_eval": len(eval_rows),
+        "width": X_fit.shape[1], "informative": rank <= X_fit.shape[1] // 2,
     }  # fmt: skip
 
 

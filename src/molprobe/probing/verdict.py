@@ -106,6 +106,12 @@ def verdict_markdown(
                 f"{_fmt(r.drop_concept)} | {_fmt(r.drop_random)} ± {_fmt(r.auc_random_sd)} |"
             )
         diff = erasure.assign(d=erasure["drop_concept"] - erasure["drop_random"])
+        if "informative" in diff:
+            for lv in sorted(set(diff["level"]) - set(diff.loc[diff["informative"], "level"])):
+                out.append(
+                    f"\nLevel {lv}: not informative (erased rank above half the layer width)."
+                )
+            diff = diff[diff["informative"]]
         for lv, g in diff.groupby("level"):
             se = g["d"].std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.inf
             uses = g["d"].mean() > max(0.01, 2 * se)
