@@ -21,8 +21,11 @@ From the out-of-fold scores of a trained net and of its random-init copies
 
 - ``gain_random`` = AUC(trained, ℓ) − mean AUC(random copies, ℓ);
 - ``gain_input`` = AUC(trained, ℓ) − AUC(input);
-- ``learned`` = min of the two (0 at the input): what training put at ℓ beyond what the input
-  and the untrained architecture already give. Levels 2 and 3 use the conditional AUCs.
+- ``learned`` = AUC(trained, ℓ) − max(AUC(input), mean AUC(random copies, k) for k ≤ ℓ)
+  (0 at the input): what training put at ℓ beyond the best the input or the untrained
+  architecture gives up to that depth (random nets lose linear information with depth; a
+  running maximum keeps that loss from inflating late gains). Levels 2 and 3 use the
+  conditional AUCs.
 
 Per concept family (nested concepts averaged first, so a family counts once): the
 **emergence layer** is the first layer whose ``learned`` reaches ≥ ``threshold`` (80 %) of the
@@ -316,7 +319,11 @@ class SeedProbes:
         rr = np.where(use_cond, rc, r)
         gain_random = t - rr
         gain_input = t - t[0]
-        learned = np.minimum(gain_random, gain_input)
+        # baseline: the best the input or any untrained layer up to this depth gives, so the
+        # decay of random nets with depth cannot make gains grow late
+        rr0 = np.where(np.isnan(rr), -np.inf, rr)
+        rr0[0] = t[0]
+        learned = t - np.maximum.accumulate(rr0, axis=0)
         learned[0] = 0.0
         extra = {}
         if nc:

@@ -74,9 +74,9 @@ def verdict_markdown(
     """The verdict report (Markdown) of one net family."""
     out = [f"# Probing verdict: {name}", "", ordering_sentence(name, levels), ""]
     out.append(
-        "Emergence layer = first layer whose learned gain (probe AUC beyond both the input and "
-        "the mean of the random-init copies at that layer; levels 2-3 conditional on the counts "
-        "of the level below) reaches 80 % of its maximum, per concept family; per level the "
+        "Emergence layer = first layer whose learned gain (probe AUC beyond the best of the input "
+        "and the mean random-init copy at this or any earlier layer; levels 2-3 conditional on "
+        "the counts of the level below) reaches 80 % of its maximum, per concept family; per level the "
         "median over families, averaged over seeds, with 95 % bootstrap intervals resampling "
         "molecules and seeds (layer indices, input = 0)."
     )
