@@ -285,26 +285,92 @@ def probe_settings():
     p.setdefault("models", [])
     p.setdefault("split", "random")
     p.setdefault("part", "test")
+    p.setdefault("nets", "clean")
     p.setdefault("n_random", 3)
     p.setdefault("outer", 5)
-    p.setdefault("max_dim", 256)
-    p.setdefault("node_max_atoms", 4000)
+    p.setdefault("n_boot", 200)
+    p.setdefault("max_molecules", 0)
+    p.setdefault("erasure", True)
+    p.setdefault("controls", True)
+    p.setdefault("planted", {})
     return p
 
 
-def probe_model_dirs(wildcards):
+def clean_features(model):
+    """Inputs of a probe-clean twin: no concept columns (ECFP bits, or the graph alone)."""
+    graph = "graph" in model_entry(model)["features"]
+    return ["graph"] if graph else ["ecfp"]
+
+
+def clean_train_flags(wildcards):
+    entry = model_entry(wildcards.model)
+    flags = []
+    for f in clean_features(wildcards.model):
+        flags += [
+            "--features",
+            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}",
+        ]
+    flags += [
+        "--task-type",
+        dataset_entry(wildcards.dataset).get("task_type", "classification"),
+    ]
+    flags += _params_flags(entry["params"])
+    return shlex.join(flags)
+
+
+def probe_features(model):
+    if probe_settings()["nets"] == "clean":
+        return clean_features(model)
+    return model_entry(model)["features"]
+
+
+def _probe_dirs(dataset, model, kind):
     split = probe_settings()["split"]
     _, seeds, _ = split_settings()
     return [
-        f"results/{wildcards.dataset}/models/{wildcards.model}/{split}/seed{s}/meta.json"
-        for s in seeds
+        f"results/{dataset}/{kind}/{model}/{split}/seed{s}/meta.json" for s in seeds
     ]
+
+
+def probe_model_dirs(wildcards):
+    kind = "models_clean" if probe_settings()["nets"] == "clean" else "models"
+    return _probe_dirs(wildcards.dataset, wildcards.model, kind)
+
+
+def probe_compare_dirs(wildcards):
+    """The accuracy models, whose test ROC-AUC the verdict shows beside the probed nets'."""
+    if probe_settings()["nets"] != "clean" or wildcards.model not in train_models():
+        return []
+    return _probe_dirs(wildcards.dataset, wildcards.model, "models")
 
 
 def probe_splits(wildcards):
     split = probe_settings()["split"]
     _, seeds, _ = split_settings()
     return [f"results/{wildcards.dataset}/splits/{split}/seed{s}.json" for s in seeds]
+
+
+def probe_flags():
+    p = probe_settings()
+    flags = [
+        f"--part {p['part']}",
+        f"--n-random {p['n_random']}",
+        f"--outer {p['outer']}",
+        f"--n-boot {p['n_boot']}",
+        f"--max-molecules {p['max_molecules']}",
+    ]
+    flags += [] if p["erasure"] else ["--no-erasure"]
+    flags += [] if p["controls"] else ["--no-controls"]
+    return " ".join(flags)
+
+
+def planted_flags():
+    p = probe_settings()["planted"]
+    seeds = " ".join(str(s) for s in p.get("seeds", [0, 1, 2]))
+    return (
+        f"--seeds {seeds} --n-molecules {p.get('n_molecules', 1500)}"
+        f" --epochs {p.get('epochs', 30)}"
+    )
 
 
 def probe_targets():

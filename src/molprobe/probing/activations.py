@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from molprobe.errors import MolprobeError
-from molprobe.probing.probes import resolve_device
+from molprobe.training.device import resolve_device
 
 INPUT_LAYER = "input"
 

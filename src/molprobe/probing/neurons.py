@@ -1,5 +1,11 @@
 """Neuron-level detectors (DeepTox style): each unit's activation scored as a detector of
-each concept by its ROC-AUC over the probe molecules (or atoms)."""
+each concept by its ROC-AUC over the probe molecules (or atoms).
+
+:func:`heldout_detectors` is the honest version: the best unit of each concept is chosen on
+one half of the molecules (split by scaffold) and its AUC and top-activating molecules are
+reported on the other half, only for concepts with enough positives. Picking the best of
+~1,000 units in-sample finds AUC ~0.8 for any rare label by chance.
+"""
 
 from __future__ import annotations
 
@@ -109,3 +115,67 @@ def detector_atoms(examples: pd.DataFrame, top: pd.DataFrame, molecules) -> pd.D
         parts.append(e)
     cols = [*examples.columns, "auc", "atoms"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+@dataclass(frozen=True)
+class HeldoutConfig:
+    """min_positives: concepts with fewer positives among the probe molecules are skipped.
+    n_top: top-activating molecules reported (from the evaluation half). seed: the halves."""
+
+    min_positives: int = 20
+    n_top: int = 8
+    seed: int = 0
+
+
+def scaffold_halves(groups: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split rows into a selection half and an evaluation half (about half of the molecules
+    each), whole scaffold groups each."""
+    uniq, size = np.unique(groups, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    # whole groups in random order until half of the molecules are taken
+    taken = np.cumsum(size[order]) <= len(groups) / 2
+    taken[0] = True
+    pick = set(uniq[order[taken]].tolist())
+    sel = np.array([g in pick for g in groups])
+    return np.flatnonzero(sel), np.flatnonzero(~sel)
+
+
+def heldout_detectors(
+    X: np.ndarray,
+    Y: np.ndarray,
+    concepts: list[str],
+    groups: np.ndarray,
+    smiles: list[str],
+    cfg: HeldoutConfig | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best unit per concept chosen on the selection half, scored on the evaluation half.
+
+    Args:
+        X: (n, d) activations; Y: (n, C) labels in {0, 1}; groups: (n,) scaffold ids.
+    Returns:
+        (detectors: concept, n_units, n_positive, n_positive_select, n_positive_eval,
+        best_unit, select_auc, heldout_auc; top: concept, unit, rank, row, smiles,
+        activation, has_concept — the evaluation half's top-activating molecules).
+    """
+    cfg = cfg or HeldoutConfig()
+    sel, ev = scaffold_halves(groups, cfg.seed)
+    n_pos = np.nansum(Y, axis=0)
+    keep = np.flatnonzero(n_pos >= cfg.min_positives)
+    rows, tops = [], []
+    if len(keep) and len(sel) and len(ev):
+        a_sel = unit_aucs(X[sel], Y[np.ix_(sel, keep)])  # (d, K)
+        best = np.nan_to_num(a_sel, nan=0.0).argmax(0)
+        for k, c in enumerate(keep):
+            u = int(best[k])
+            a_ev = unit_aucs(X[ev][:, [u]], Y[ev][:, [c]])[0, 0]
+            rows.append((concepts[c], X.shape[1], int(n_pos[c]), int(np.nansum(Y[sel, c])),
+                         int(np.nansum(Y[ev, c])), u, float(a_sel[u, k]), float(a_ev)))  # fmt: skip
+            for rank, r in enumerate(top_activating(X[ev], u, cfg.n_top)):
+                i = int(ev[r])
+                tops.append((concepts[c], u, rank, i, smiles[i], float(X[i, u]), float(Y[i, c])))
+    det = pd.DataFrame(rows, columns=["concept", "n_units", "n_positive", "n_positive_select",
+                                      "n_positive_eval", "best_unit", "select_auc", "heldout_auc"])  # fmt: skip
+    top = pd.DataFrame(
+        tops, columns=["concept", "unit", "rank", "row", "smiles", "activation", "has_concept"]
+    )
+    return det, top

@@ -38,6 +38,7 @@ from scipy.stats import rankdata
 from sklearn.model_selection import GroupKFold
 
 from molprobe.errors import MolprobeError
+from molprobe.training.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +70,6 @@ class ProbeConfig:
     select_every_fold: bool = False
     seed: int = 0
     device: str = "auto"
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise MolprobeError("device 'cuda' requested but CUDA is not available")
-    return torch.device(device)
 
 
 # ----------------------------------------------------------------------------- folds

@@ -1,0 +1,205 @@
+"""Positive and negative controls of the whole probing instrument: nets trained on planted
+labels, then probed like any other net.
+
+- ``acid`` (level 1, positive): "has a carboxylic acid" (the ``carboxylic_acid`` group). A
+  local group: the instrument must place it early.
+- ``donor_acceptor_5_7`` (level 3, positive): "a donor and an acceptor 5 to 7 bonds apart"
+  (centres of :mod:`molprobe.chem.centres`), on molecules that all hold at least one donor
+  and one acceptor, so no single group implies it. The instrument must place it late.
+- ``shuffled`` (negative): the acid labels permuted over molecules; the trained net must show
+  no gain over its random-init copies.
+
+Each net is a probe-clean graph net (atom/bond features only) trained with the project's
+training loop; the probe molecules are held out from training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from rdkit import Chem
+
+from molprobe.chem.centres import find_centres
+from molprobe.errors import MolprobeError
+from molprobe.probing.activations import collect_activations, random_copy
+from molprobe.probing.emergence import (
+    EmergenceConfig,
+    NetScores,
+    ProbeTargets,
+    SeedProbes,
+    emergence_tables,
+    probe_scores,
+)
+from molprobe.probing.probes import grouped_folds, scaffold_groups
+
+PLANTED_TASKS = ("acid", "donor_acceptor_5_7", "shuffled")
+EXPECTED = {"acid": "early", "donor_acceptor_5_7": "late", "shuffled": "no gain"}
+
+
+@dataclass(frozen=True)
+class PlantedConfig:
+    """n_molecules: molecules per task (after filtering); probe_fraction: held out for the
+    probes; model / params: a graph family of the registry and its hyperparameters;
+    train: training settings (``molprobe.training.loop.TrainConfig`` keys); n_random:
+    random-init copies; seeds: trained seeds."""
+
+    n_molecules: int = 800
+    probe_fraction: float = 0.3
+    model: str = "gine"
+    params: dict = field(default_factory=lambda: {"n_layers": 4, "width": 64, "dropout": 0.0})
+    train: dict = field(default_factory=lambda: {"epochs": 25, "lr": 3e-3, "patience": 0})
+    n_random: int = 3
+    seeds: tuple[int, ...] = (0,)
+
+
+def donor_acceptor_distance_label(mol: Chem.Mol, lo: int = 5, hi: int = 7) -> float:
+    """1 when some donor and some other-atom acceptor are ``lo``..``hi`` bonds apart, 0 when
+    not, NaN when the molecule lacks a donor or an acceptor."""
+    c = find_centres(mol)
+    donors = [a for (a,) in c["Donor"]]
+    acceptors = [a for (a,) in c["Acceptor"]]
+    if not donors or not acceptors:
+        return np.nan
+    d = Chem.GetDistanceMatrix(mol)[np.ix_(donors, acceptors)]
+    return float(((d >= lo) & (d <= hi)).any())
+
+
+def planted_labels(smiles: list[str], seed: int = 0) -> dict[str, np.ndarray]:
+    """Planted labels (n,) per task of :data:`PLANTED_TASKS`; NaN = molecule not used."""
+    from molprobe.chem.groups import GROUPS, group_patterns
+
+    acid_patt = group_patterns()[[g.name for g in GROUPS].index("carboxylic_acid")]
+    acid, pair = np.full(len(smiles), np.nan), np.full(len(smiles), np.nan)
+    for i, s in enumerate(smiles):
+        mol = Chem.MolFromSmiles(s)
+        if mol is None:
+            continue
+        acid[i] = float(mol.HasSubstructMatch(acid_patt))
+        pair[i] = donor_acceptor_distance_label(mol)
+    shuffled = acid.copy()
+    ok = np.flatnonzero(~np.isnan(acid))
+    shuffled[ok] = acid[np.random.default_rng(seed).permutation(ok)]
+    return {"acid": acid, "donor_acceptor_5_7": pair, "shuffled": shuffled}
+
+
+def max_single_group_auc(smiles: list[str], y: np.ndarray) -> float:
+    """Largest ROC-AUC of any single level-1 group's presence as a predictor of ``y``: how
+    far one group alone implies a planted label (0.5 = not at all)."""
+    from sklearn.metrics import roc_auc_score
+
+    from molprobe.chem.groups import GROUPS, group_patterns
+
+    mols = [Chem.MolFromSmiles(s) for s in smiles]
+    best = 0.5
+    for patt in group_patterns():
+        x = np.array([float(m.HasSubstructMatch(patt)) for m in mols])
+        if 0 < x.sum() < len(x):
+            auc = roc_auc_score(y, x)
+            best = max(best, auc, 1 - auc)
+    return float(best) if len(GROUPS) else 0.5
+
+
+def _balanced_rows(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``n`` labelled rows, half positives where possible."""
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    k = min(len(pos), n // 2)
+    rows = np.concatenate(
+        [rng.choice(pos, k, replace=False), rng.choice(neg, min(len(neg), n - k), replace=False)]
+    )
+    return np.sort(rows)
+
+
+def _train_net(store, y, train, valid, cfg: PlantedConfig, seed: int):
+    from molprobe.models.registry import InputDims, build_model, make_params
+    from molprobe.training.data import Split
+    from molprobe.training.loop import make_train_config, train_model
+
+    dims = InputDims(atom_dim=store.n_atom_features, bond_dim=store.n_bond_features)
+    params = make_params(cfg.model, cfg.params)
+
+    def build():
+        return build_model(cfg.model, params, dims, 1)
+
+    torch.manual_seed(seed)
+    net = build()
+    tc = make_train_config(cfg.model, {**cfg.train, "seed": seed, "device": "cpu"})
+    split = Split(np.asarray(train), np.asarray(valid), np.zeros(0, np.int64))
+    train_model(net, store, y[:, None].astype(np.float64), split, "classification", tc)
+    return net, build
+
+
+def run_planted(
+    smiles: list[str], cfg: PlantedConfig | None = None, ecfg: EmergenceConfig | None = None
+):
+    """Train, probe and locate every planted task.
+
+    Returns (summary: task, expected, seed, emergence_layer, emergence_index, lo, hi,
+    peak_layer, peak_index, learned_any, max_gain, test_auc; per-layer profile: task, seed,
+    layer_index, layer, auc, random_auc, gain_random, gain_input, learned)."""
+    from sklearn.metrics import roc_auc_score
+
+    from molprobe.chem.graphs import MolGraph
+
+    cfg = cfg or PlantedConfig()
+    ecfg = ecfg or EmergenceConfig(n_boot=50)
+    labels = planted_labels(smiles)
+    rows_summary, rows_profile = [], []
+    for task in PLANTED_TASKS:
+        for seed in cfg.seeds:
+            rng = np.random.default_rng(seed)
+            rows = _balanced_rows(labels[task], cfg.n_molecules, rng)
+            if len(rows) < 50:
+                raise MolprobeError(f"planted task {task}: only {len(rows)} usable molecules")
+            sub = [smiles[i] for i in rows]
+            y = labels[task][rows].astype(np.float32)
+            store = MolGraph()(sub)
+            groups = scaffold_groups(sub)
+            probe = np.sort(
+                rng.choice(len(rows), int(cfg.probe_fraction * len(rows)), replace=False)
+            )
+            rest = np.setdiff1d(np.arange(len(rows)), probe)
+            valid = rest[: len(rest) // 8]
+            train = rest[len(rest) // 8 :]
+            net, build = _train_net(store, y, train, valid, cfg, seed)
+            batches = [
+                store.batch(torch.as_tensor(probe[i : i + 256])) for i in range(0, len(probe), 256)
+            ]
+            with torch.no_grad():
+                net.eval()
+                pred = torch.cat([net(b).float() for b in batches]).numpy()[:, 0]
+            targets = ProbeTargets(
+                labels=y[probe, None], concepts=[task], levels=np.array([1 if task != "donor_acceptor_5_7" else 3]),
+                families=np.array([task]), groups=groups[probe],
+                folds=grouped_folds(groups[probe], ecfg.n_outer, seed), conditioning={},
+            )  # fmt: skip
+
+            def scores(model, batches=batches, targets=targets) -> NetScores:
+                acts = collect_activations(model, batches, "cpu")
+                return probe_scores(acts.molecule_level("sum"), targets, ecfg)
+
+            trained = scores(net)
+            randoms = [
+                scores(random_copy(net, 1000 * (seed + 1) + r, build, batches, "cpu"))
+                for r in range(cfg.n_random)
+            ]
+            sp = SeedProbes(
+                seed, targets, trained, randoms, np.full((len(probe), 1), np.nan, np.float32)
+            )
+            fam, _ = emergence_tables([sp], ecfg, levels=(1, 3))
+            r = fam.iloc[0]
+            rows_summary.append({
+                "task": task, "expected": EXPECTED[task], "seed": seed,
+                "n_molecules": len(rows), "n_probe": len(probe), "prevalence": float(y.mean()),
+                "emergence_layer": r.emergence_layer, "emergence_index": int(r.emergence_index),
+                "lo": r.lo, "hi": r.hi, "peak_layer": r.peak_layer, "peak_index": int(r.peak_index),
+                "learned_any": bool(r.learned_any), "max_gain": r.max_gain,
+                "n_layers": len(sp.layers), "test_auc": float(roc_auc_score(y[probe], pred)),
+                "max_single_group_auc": max_single_group_auc(sub, y),
+            })  # fmt: skip
+            prof = sp.concept_table()
+            prof.insert(0, "task", task)
+            rows_profile.append(prof)
+    return pd.DataFrame(rows_summary), pd.concat(rows_profile, ignore_index=True)
