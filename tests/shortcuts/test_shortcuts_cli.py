@@ -155,3 +155,39 @@ def test_permuted_label_control_is_near_chance_while_real_labels_are_not(dataset
         assert next(r for r in rows if r["task"] == "mean")["trained_auc"] > 0.5
     assert abs(np.mean(aucs) - 0.5) < 0.1, aucs
     assert real_auc > 0.8 and real_auc > max(aucs) + 0.1, (real_auc, aucs)
+
+
+def test_planted_control_through_the_cli_reaches_findings(dataset, tmp_path):
+    """`molprobe shortcuts-planted` on the dataset's molecule table, then `molprobe shortcuts
+    --planted`: findings.md and findings.csv list the planted models (with their number and
+    interval) and not their clean twins."""
+    import torch
+
+    torch.set_num_threads(1)
+    planted_dir = tmp_path / "planted"
+    families = {"snn": {"features": ["ecfp"], "params": {"n_layers": 2, "width": 64,
+                                                         "epochs": 8, "lr": 1e-3}},
+                "rf": {"features": ["ecfp"], "params": {"n_estimators": 50}}}  # fmt: skip
+    _run("shortcuts-planted", "--molecules", str(dataset / "data" / "molecules.parquet"),
+         "--output-dir", str(planted_dir), "--task", "SR-MMP", "--n-molecules", "400",
+         "--seeds", "0", "1", "2", "--families", json.dumps(families),
+         "--featurizers", json.dumps({"ecfp": {"n_bits": 1024}}), "--device", "cpu")  # fmt: skip
+    summary = pd.read_parquet(planted_dir / "planted_summary.parquet")
+    assert (planted_dir / "planted.png").read_bytes()[:4] == b"\x89PNG"
+    flagged = set(zip(summary.loc[summary["flagged"], "model"],
+                      summary.loc[summary["flagged"], "condition"], strict=True))  # fmt: skip
+    assert flagged == {("snn", "planted"), ("rf", "planted")}, summary.to_string()
+    out = tmp_path / "audit"
+    rc = _shortcuts("--dataset-dir", str(dataset), "--output-dir", str(out), "--models", "rf",
+                    "--no-permuted", "--counterion-molecules", "10", "--device", "cpu",
+                    "--planted", str(planted_dir / "planted_summary.parquet"))  # fmt: skip
+    assert rc == 0
+    table = pd.read_csv(out / "findings.csv")
+    planted = table[table["check"] == "planted control"]
+    assert set(planted["subject"]) == {"snn (planted, SR-MMP)", "rf (planted, SR-MMP)"}
+    assert (planted["ci_low"] > 0.05).all() and (planted["value"] > planted["ci_low"]).all()
+    text = (out / "findings.md").read_text()
+    assert "## Planted ping-pong control" in text
+    flags = text.split("## Flags")[1].split("\n## ")[0]
+    assert "Planted ping-pong control: rf trained on the planted table" in flags
+    assert "95% CI" in flags and "clean table" not in flags
