@@ -97,7 +97,7 @@ def gradient_x_input(model: torch.nn.Module, store, task: int) -> list[np.ndarra
         batch.x = x
         return model(batch)[:, task].sum()[None]
 
-    attr = InputXGradient(forward).attribute(batch.x.detach().clone())
+    attr = InputXGradient(forward).attribute(batch.x.detach().clone().requires_grad_(True))
     per_atom = attr.sum(dim=1).detach().cpu().numpy()
     ptr = store.atom_ptr.cpu().numpy()
     return [per_atom[ptr[i] : ptr[i + 1]] for i in range(len(store))]

@@ -189,10 +189,18 @@ def attribution_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str],
     summary = attribution_summary(table)
     if summary.empty:
         return ["No attributions (no supported model, or no top-scored molecule has an alert)."], []
+    lines.append(
+        "The alerts are mutagenicity (Kazius 2005) and carcinogenicity (Benigni-Bossa 2008) "
+        "structural alerts, not nuclear-receptor or stress-response toxicophores: for such "
+        "tasks a low alert share is a weak hint, not proof, of a shortcut. Credit is "
+        "integrated gradients over every input the model reads."
+    )
     agg = (
         summary.groupby(["model", "split", "seed", "control"])
         .agg(
             share=("alert_share", "mean"),
+            share_all=("alert_share_all", "mean"),
+            desc=("descriptor_share", "mean"),
             frac=("alert_atom_fraction", "mean"),
             n=("n_molecules", "sum"),
             tasks=("task", lambda s: ", ".join(sorted(s))),
@@ -209,7 +217,10 @@ def attribution_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str],
             f"- **{model}** ({split} split, seed {seed}; tasks {t['tasks']}): on {int(t['n'])} "
             f"top-scored molecules that carry an alert, {_f(100 * t['share'], 0)}% of |attribution| "
             f"falls on alert atoms, which make up {_f(100 * t['frac'], 0)}% of their atoms "
-            f"(enrichment {_f(t['enrichment'])}×)"
+            f"(enrichment {_f(t['enrichment'])}×); over every input (integrated gradients on "
+            f"bits, descriptors, atoms and bonds) {_f(100 * t['share_all'], 0)}% of |credit| is on "
+            f"alert atoms or alert-like fragment descriptors, {_f(100 * t['desc'], 0)}% on "
+            "descriptors"
         )
         ref = g.loc["permuted"] if "permuted" in g.index else None
         if ref is not None:
