@@ -113,6 +113,11 @@ def test_writes_every_table_plot_and_findings(audit, dataset):
     ions = pd.read_parquet(audit / "counterions.parquet")
     assert {"all_added", "sodium", "water"} <= set(ions["perturbation"])
     assert (ions.loc[ions["n"] > 0, "max_abs_shift"] >= 0).all()
+    raw = ions[(ions["pipeline"] == "raw") & (ions["n"] > 0)]
+    through = ions[(ions["pipeline"] == "standardized") & (ions["n"] > 0)]
+    assert len(raw) == len(through) > 0
+    assert raw["max_abs_shift"].max() > 0  # raw salt forms do move some prediction
+    assert (through["max_abs_shift"] < 1e-6).all()  # the default recipe strips every fragment
     att = pd.read_parquet(audit / "attribution.parquet")
     assert set(att["model"]) == {"snn", "gine"}  # the forest has no attribution method
     assert set(att["control"]) == {"trained", "permuted"}

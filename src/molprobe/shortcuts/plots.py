@@ -102,6 +102,10 @@ def plot_counterions(table: pd.DataFrame):
     if table.empty:
         return _empty("Counter-ion sensitivity", "no pairs")
     plt = _plt()
+    std_max = np.nan
+    if "pipeline" in table.columns:
+        std_max = table.loc[table["pipeline"] == "standardized", "max_abs_shift"].max()
+        table = table[table["pipeline"] == "raw"]
     sub = table[table["perturbation"] != "all_added"]
     kinds = [k for k in sorted(sub["perturbation"].unique()) if k != DATASET_SALT]
     kinds += [DATASET_SALT] if DATASET_SALT in set(sub["perturbation"]) else []
@@ -120,7 +124,11 @@ def plot_counterions(table: pd.DataFrame):
     ax.set_xticklabels(kinds, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("|Δp| (probability), 95th percentile")
     ax.set_xlabel("fragment added to the parent (dataset_salt: the dataset's own salt forms)")
-    ax.set_title("prediction shift from counter-ions, salts and solvents")
+    ax.set_title(
+        "prediction shift from counter-ions, salts and solvents (raw input)\n"
+        f"through the dataset's standardizer: max |Δp| {std_max:.3f}",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
