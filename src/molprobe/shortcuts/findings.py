@@ -63,8 +63,11 @@ def analog_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list
             f"- **{r.model}**: test ROC-AUC {_f(r.auc_random)} on the random split vs "
             f"{_f(r.auc_scaffold)} on the scaffold split (gap {_f(r.split_gap)}); on test "
             f"molecules whose max Tanimoto to the training set is in {r.low_bin or 'n/a'} "
-            f"(about {_f(r.n_low_sim, 0)} molecules per task and seed) AUC {_f(r.auc_low_sim)}, "
-            f"in {r.high_bin or 'n/a'} AUC {_f(r.auc_high_sim)} (task and seed means)."
+            f"(about {_f(r.n_low_sim, 0)} molecules, {_f(r.pos_low_sim, 1)} positives per task "
+            f"and seed) AUC {_f(r.auc_low_sim)} (1-NN baseline {_f(r.nn_low_sim)}), in "
+            f"{r.high_bin or 'n/a'} ({_f(r.pos_high_sim, 1)} positives) AUC "
+            f"{_f(r.auc_high_sim)} (1-NN {_f(r.nn_high_sim)}); task and seed means, per-bin "
+            "95% bootstrap CIs in similarity_bins.parquet."
         )
         why = []
         if np.isfinite(r.split_gap) and r.split_gap >= th.split_gap:

@@ -29,8 +29,9 @@ def _empty(title: str, message: str):
 
 
 def plot_similarity(table: pd.DataFrame):
-    """Left: test AUC (task and seed mean) per similarity bin, one line per model and split.
-    Right: whole-test-set AUC on random vs scaffold split per model."""
+    """Left: test AUC (task and seed mean) per similarity bin, one line per model and split,
+    the 1-NN baseline in black, each bin's positives (summed over tasks, seeds and splits)
+    under its name. Right: whole-test-set AUC on random vs scaffold split per model."""
     if table.empty:
         return _empty("Analog bias", "no predictions")
     plt = _plt()
@@ -45,9 +46,18 @@ def plot_similarity(table: pd.DataFrame):
             m = g.groupby("sim_low")["roc_auc"].mean().reindex(sorted(binned["sim_low"].unique()))
             ax.plot(range(len(m)), m.to_numpy(), styles.get(split, ":"), marker="o",
                     color=colours[i % len(colours)], label=f"{model} ({split})")  # fmt: skip
+    order = sorted(binned["sim_low"].unique())
+    if "nn_auc" in binned.columns and binned["nn_auc"].notna().any():
+        nn = binned.drop_duplicates(["split", "seed", "task", "sim_low"])
+        for split, g in nn.groupby("split"):
+            m = g.groupby("sim_low")["nn_auc"].mean().reindex(order)
+            ax.plot(range(len(m)), m.to_numpy(), styles.get(split, ":"), marker="x",
+                    color="black", lw=0.8, label=f"1-NN baseline ({split})")  # fmt: skip
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    pos = binned.drop_duplicates(["split", "seed", "task", "sim_low"])
+    pos = pos.groupby("sim_low")["n_positive"].sum().reindex(order).fillna(0).astype(int)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, fontsize=8)
+    ax.set_xticklabels([f"{n}\n{p} pos." for n, p in zip(names, pos, strict=False)], fontsize=8)
     ax.set_xlabel("max Tanimoto (ECFP4) of the test molecule to the training set")
     ax.set_ylabel("test ROC-AUC (mean over tasks and seeds)")
     ax.set_title("AUC vs similarity to the training set")

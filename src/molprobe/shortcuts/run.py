@@ -145,7 +145,7 @@ def audit_shortcuts(
     fp = _fingerprints(cached, smiles)
     smiles_row = {s: i for i, s in enumerate(smiles)}
     tables["similarity_bins"] = timed(
-        "analog bias", lambda: analog.similarity_table(runs, fp, smiles_row)
+        "analog bias", lambda: analog.similarity_table(runs, fp, smiles_row, Y=Y, tasks=tasks)
     )
     split_rows = {(r.split, r.seed): r.rows for r in runs}
     tables["trivial_baselines"] = timed("trivial baselines", lambda: trivial_mod.trivial_table(
