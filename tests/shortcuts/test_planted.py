@@ -98,3 +98,13 @@ def test_planted_shortcut_is_flagged_and_its_clean_twin_is_not(tox21_mmp):
         assert planted["shift_ci_low"] > 0 and planted["shift"] > clean["shift"]
         assert planted["drop_ci_low"] > config.threshold > clean["drop_ci_low"]
         assert planted["n_seeds"] == clean["n_seeds"] == 3
+    # attribution's own control: models that lean hard on the decoy (shift > 0.1) credit it
+    # above its share of atoms and above their clean twins; the forest has no attribution
+    strong = [
+        f.name for f in FAMILIES if f.name != "rf" and s.loc[(f.name, "planted"), "shift"] > 0.1
+    ]
+    assert len(strong) >= 3, strong
+    for name in strong:
+        planted, clean = s.loc[(name, "planted")], s.loc[(name, "clean")]
+        assert planted["decoy_credit"] > max(clean["decoy_credit"], planted["decoy_atom_fraction"])
+    assert np.isnan(s.loc[("rf", "planted"), "decoy_credit"])

@@ -344,7 +344,14 @@ def planted_section(summary: pd.DataFrame | None, th: Thresholds):
             f"{_f(r.shift_ci_high, 3)}], AUC {_f(r.auc_clean)} without decoys -> "
             f"{_f(r.auc_against)} with the decoy on negatives (drop {_f(r.auc_drop)} "
             f"[{_f(r.drop_ci_low)}, {_f(r.drop_ci_high)}]; {r.n_seeds} seeds, "
-            f"{r.n_seeds_flagged} flagged singly): {verdict}"
+            f"{r.n_seeds_flagged} flagged singly)"
+            + (
+                f"; integrated gradients put {_f(100 * r.decoy_credit, 0)}% of |atom credit| on "
+                f"the decoy's atoms ({_f(100 * r.decoy_atom_fraction, 0)}% of the atoms)"
+                if np.isfinite(r.decoy_credit)
+                else ""
+            )
+            + f": {verdict}"
             + ("." if ok else " — the audit gets this control wrong.")
         )
         if r.flagged:

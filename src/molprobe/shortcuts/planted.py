@@ -13,7 +13,10 @@ Measured per family, condition and seed on the test molecules:
 - ``shift``: p(molecule + decoy) - p(molecule), mean over test molecules with a bootstrap 95%
   CI (the counterfactual: does adding the table raise the prediction?);
 - ``auc_clean``: test ROC-AUC without decoys; ``auc_against``: with the decoy on every
-  negative test molecule only (the ping-pong collapse: the table without the ball).
+  negative test molecule only (the ping-pong collapse: the table without the ball);
+- ``decoy_credit``: share of |atom credit| (integrated gradients over every input) on the
+  four decoy atoms of decoy-carrying test molecules, against ``decoy_atom_fraction`` (the
+  attribution check's own positive control; NaN for forests).
 
 A model is flagged when the 95% CI of ``auc_drop`` = auc_clean - auc_against (bootstrap over
 the test molecules; over seeds: the seed mean, resampling each seed's molecules) lies above
@@ -39,13 +42,13 @@ CONDITIONS = ("planted", "clean")
 PLANTED_COLUMNS = [
     "model", "condition", "seed", "task", "n_train", "n_train_decoy", "n_train_positive",
     "n_test", "n_test_positive", "shift", "shift_ci_low", "shift_ci_high", "auc_clean",
-    "auc_against", "auc_drop", "drop_ci_low", "drop_ci_high", "epochs", "best_epoch",
-    "seconds", "flagged",
+    "auc_against", "auc_drop", "drop_ci_low", "drop_ci_high", "decoy_credit",
+    "decoy_atom_fraction", "epochs", "best_epoch", "seconds", "flagged",
 ]  # fmt: skip
 SUMMARY_COLUMNS = [
     "model", "condition", "task", "n_seeds", "shift", "shift_ci_low", "shift_ci_high",
-    "auc_clean", "auc_against", "auc_drop", "drop_ci_low", "drop_ci_high", "n_seeds_flagged",
-    "seconds", "flagged",
+    "auc_clean", "auc_against", "auc_drop", "drop_ci_low", "drop_ci_high", "decoy_credit",
+    "decoy_atom_fraction", "n_seeds_flagged", "seconds", "flagged",
 ]  # fmt: skip
 
 
@@ -168,7 +171,33 @@ def featurize_all(families: Sequence[Family], smiles: Sequence[str]) -> dict[str
                 out[key] = (np.asarray(ids), fz.vocab_size)
             else:
                 out[key] = fz(list(smiles))
+            out["spec:" + key] = fz.spec
     return out
+
+
+def decoy_credit(model, fam: Family, features, X, rows: np.ndarray, smiles: Sequence[str]):
+    """Mean share of |atom credit| (integrated gradients, :mod:`molprobe.attribution`) on the
+    four decoy atoms of test molecules that carry the decoy, and the mean share of atoms they
+    make up; (NaN, NaN) for families without attribution. ``rows``: positions in X."""
+    from molprobe.attribution import attribution_method, molecule_attributions
+
+    specs = [features["spec:" + json.dumps(s, sort_keys=True)] for s in fam.featurizers]
+    if attribution_method(fam.name, specs) is None or not len(rows):
+        return np.nan, np.nan
+    sub = X[rows] if isinstance(X, np.ndarray) else X.subset(rows)
+    credit = molecule_attributions(model, fam.name, specs, sub, list(smiles), 0)
+    pattern = Chem.MolFromSmarts("[Si](-[CH3])(-[CH3])-[CH3]")
+    shares, fractions = [], []
+    for c, smi in zip(credit, smiles, strict=True):
+        mol = Chem.MolFromSmiles(smi)
+        mask = np.zeros(mol.GetNumAtoms(), dtype=bool)
+        for match in mol.GetSubstructMatches(pattern):
+            mask[list(match)] = True
+        total = np.abs(c.atoms).sum()
+        if total > 0 and mask.any():
+            shares.append(np.abs(c.atoms[mask]).sum() / total)
+            fractions.append(mask.mean())
+    return (float(np.mean(shares)), float(np.mean(fractions))) if shares else (np.nan, np.nan)
 
 
 def family_inputs(fam: Family, features: Mapping[str, object], rows: np.ndarray, train: np.ndarray):
@@ -218,9 +247,11 @@ def intervals(parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int
 
 
 def train_one(fam: Family, features, table: pd.DataFrame, split, decoy: np.ndarray,
-              seed: int, device: str = "cpu", threads: int = 0) -> tuple[dict, np.ndarray]:  # fmt: skip
+              seed: int, device: str = "cpu", threads: int = 0,
+              n_attributed: int = 20) -> tuple[dict, tuple]:  # fmt: skip
     """Train ``fam`` on train/valid rows (decoy SMILES where ``decoy``), predict the test rows
-    without and with the decoy. Returns (run info, (y, p_clean, p_decoy) of the test rows)."""
+    without and with the decoy; attribute ``n_attributed`` decoy-carrying test molecules
+    (:func:`decoy_credit`). Returns (run info, (y, p_clean, p_decoy) of the test rows)."""
     from molprobe.models.registry import make_params
     from molprobe.training.data import Split
     from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config, predict
@@ -255,6 +286,12 @@ def train_one(fam: Family, features, table: pd.DataFrame, split, decoy: np.ndarr
             "auc_against": _auc(y_te, against), "epochs": len(result.history),
             "best_epoch": int(result.best_epoch), "seconds": time.perf_counter() - t0}  # fmt: skip
     info["auc_drop"] = info["auc_clean"] - info["auc_against"]
+    k = min(n_attributed, n_te)
+    decoy_rows = np.arange(n_tr + n_va + n_te, n_tr + n_va + n_te + k)
+    smiles = table["smiles_decoy"].to_numpy()[split.test[:k]]
+    info["decoy_credit"], info["decoy_atom_fraction"] = decoy_credit(
+        model, fam, features, X, decoy_rows, smiles
+    )
     return info, (y_te, p_clean, p_decoy)
 
 
@@ -317,6 +354,8 @@ def summarize(runs: pd.DataFrame, preds: Mapping[tuple, tuple], config: PlantedC
                     "shift_ci_high": hi, "auc_clean": g["auc_clean"].mean(),
                     "auc_against": g["auc_against"].mean(), "auc_drop": g["auc_drop"].mean(),
                     "drop_ci_low": dlo, "drop_ci_high": dhi,
+                    "decoy_credit": g["decoy_credit"].mean(),
+                    "decoy_atom_fraction": g["decoy_atom_fraction"].mean(),
                     "n_seeds_flagged": int(g["flagged"].sum()), "seconds": g["seconds"].sum(),
                     "flagged": bool(dlo > config.threshold)})  # fmt: skip
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
