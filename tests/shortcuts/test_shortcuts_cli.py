@@ -196,3 +196,23 @@ def test_planted_control_through_the_cli_reaches_findings(dataset, tmp_path):
     flags = text.split("## Flags")[1].split("\n## ")[0]
     assert "Planted ping-pong control: rf trained on the planted table" in flags
     assert "95% CI" in flags and "clean table" not in flags
+
+
+def test_matched_twin_keeps_the_real_models_epochs_and_early_stopping(dataset):
+    mols = pd.read_parquet(dataset / "data" / "molecules.parquet")
+    run = load_runs(dataset, len(mols), models=["snn"], splits=["random"])[0]
+    Y = mols[run.tasks].to_numpy(dtype=np.float64)
+    feats = permuted.model_inputs(
+        run.loaded.meta, load_cached_features(dataset, ["ecfp"]), mols["smiles"].tolist()
+    )
+    real = run.loaded.meta.train_config
+    matched, result = permuted.train_permuted(run, feats, Y, permuted.PermutedConfig(seeds=1))
+    for key in ("epochs", "patience", "lr", "batch_size", "lr_schedule"):
+        assert matched.meta.train_config[key] == real[key], key
+    assert 1 <= len(result.history) <= real["epochs"]
+    rows = permuted.permuted_rows(run, matched, result, feats, Y, permuted.PermutedConfig())
+    capped, capped_result = permuted.train_permuted(
+        run, feats, Y, permuted.PermutedConfig(max_epochs=2)
+    )
+    assert capped.meta.train_config["epochs"] == 2 and len(capped_result.history) <= 2
+    assert all(r["matched"] for r in rows) and {r["trained_epochs"] for r in rows} == {8}
