@@ -33,6 +33,8 @@ SIMILARITY_COLUMNS = [
     "ci_low", "ci_high", "nn_auc",
 ]  # fmt: skip
 BOOTSTRAP = 200
+#: a bin's AUC enters the summary only with at least this many positives and negatives
+MIN_CLASS = 5
 
 
 def tanimoto_max(query: np.ndarray, reference: np.ndarray, chunk: int = 512) -> np.ndarray:
@@ -227,7 +229,8 @@ def similarity_table(
 
 def analog_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per model: test AUC (task mean, seed mean) on the random and scaffold splits, and on the
-    least and most similar bins (pooled over splits). Columns: model, auc_random,
+    least and most similar bins (pooled over splits; only bins with at least
+    :data:`MIN_CLASS` positives and negatives of a task count). Columns: model, auc_random,
     auc_scaffold, split_gap (random - scaffold), auc_low_sim, auc_high_sim, bin_gap
     (high - low), n_low_sim (molecules per seed, task mean), low_bin, high_bin."""
     if table.empty:
@@ -238,7 +241,8 @@ def analog_summary(table: pd.DataFrame) -> pd.DataFrame:
     for model, g in whole.groupby("model", sort=True):
         per_split = g.groupby("split")["roc_auc"].mean()
         b = binned[binned["model"] == model]
-        # per bin: mean over tasks and seeds of the defined AUCs
+        b = b[(b["n_positive"] >= MIN_CLASS) & (b["n"] - b["n_positive"] >= MIN_CLASS)]
+        # per bin: mean over tasks and seeds of the AUCs with enough of both classes
         agg = {"roc_auc": "mean", "n_positive": "mean"}
         if "nn_auc" in b.columns:
             agg["nn_auc"] = "mean"

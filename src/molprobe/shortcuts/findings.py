@@ -66,8 +66,9 @@ def analog_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list
             f"(about {_f(r.n_low_sim, 0)} molecules, {_f(r.pos_low_sim, 1)} positives per task "
             f"and seed) AUC {_f(r.auc_low_sim)} (1-NN baseline {_f(r.nn_low_sim)}), in "
             f"{r.high_bin or 'n/a'} ({_f(r.pos_high_sim, 1)} positives) AUC "
-            f"{_f(r.auc_high_sim)} (1-NN {_f(r.nn_high_sim)}); task and seed means, per-bin "
-            "95% bootstrap CIs in similarity_bins.parquet."
+            f"{_f(r.auc_high_sim)} (1-NN {_f(r.nn_high_sim)}); task and seed means over bins "
+            "with at least 5 positives and 5 negatives, per-bin 95% bootstrap CIs in "
+            "similarity_bins.parquet."
         )
         why = []
         if np.isfinite(r.split_gap) and r.split_gap >= th.split_gap:
@@ -81,8 +82,9 @@ def analog_section(table: pd.DataFrame, th: Thresholds) -> tuple[list[str], list
                 text += f" Largest collapse by task: {worst}."
             gap = r.split_gap if np.isfinite(r.split_gap) else r.bin_gap
             what = "random - scaffold test AUC" if np.isfinite(r.split_gap) else "AUC bin gap"
+            nn = f" (a 1-NN baseline: {_f(r.nn_low_sim)} far, {_f(r.nn_high_sim)} close)"
             flags.append(_flag("analog bias", r.model, what, gap,
-                               f"Analog bias: {r.model} " + " and ".join(why) + "."))  # fmt: skip
+                               f"Analog bias: {r.model} " + " and ".join(why) + nn + "."))  # fmt: skip
         lines.append(text)
     return lines, flags
 
