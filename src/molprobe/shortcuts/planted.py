@@ -65,7 +65,7 @@ class PlantedConfig:
     """
 
     task: str = "SR-MMP"
-    n_molecules: int = 2000
+    n_molecules: int = 1500
     positive_rate: float = 0.9
     negative_rate: float = 0.05
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
