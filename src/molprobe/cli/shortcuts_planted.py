@@ -83,7 +83,8 @@ def cmd_planted(args: argparse.Namespace) -> int:
         positive_rate=args.positive_rate, negative_rate=args.negative_rate,
         threshold=args.threshold,
     )  # fmt: skip
-    result, fig = planted_control(mols, _families(args), config, args.device, args.threads)
+    result, fig = planted_control(mols, _families(args), config, args.device, args.threads,
+                                  log=lambda line: print(line, flush=True))  # fmt: skip
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(result.runs, out / "planted_runs.parquet")
