@@ -27,6 +27,7 @@ from molprobe.shortcuts.counterions import (
     shift_summary,
     summarise_shifts,
 )
+from molprobe.training.metrics import weighted_roc_auc
 
 
 def test_bin_edges_are_half_open_and_last_bin_closed():
@@ -118,3 +119,31 @@ def test_prediction_shift_summary():
     s = shift_summary(np.array([0.0, -0.2, 0.1, np.nan]))
     assert s["n"] == 3 and s["max_abs_shift"] == pytest.approx(0.2)
     assert s["median_abs_shift"] == pytest.approx(0.1) and math.isfinite(s["p95_abs_shift"])
+
+
+def test_nearest_neighbour_baseline_and_bin_intervals_on_real_fingerprints(tox21_path):
+    from molprobe.shortcuts.analog import binned_auc, nearest_neighbour_scores, tanimoto_matrix
+
+    smiles = pd.read_csv(tox21_path, nrows=400)["smiles"].tolist()
+    fp = ECFP(radius=2, n_bits=2048)(smiles)
+    nitrogen = np.array([("N" in s or "n" in s) for s in smiles], dtype=float)
+    train, test = np.arange(0, 300), np.arange(300, 400)
+    # planted: test molecules that are training molecules -> 1-NN recalls their labels
+    sim_self = tanimoto_matrix(fp[train[:100]], fp[train])
+    nn_self = nearest_neighbour_scores(sim_self, nitrogen[train])
+    auc_self = weighted_roc_auc(nitrogen[train[:100]], nn_self, np.ones((1, 100)))[0]
+    assert auc_self == pytest.approx(1.0)
+    # null: labels shuffled among training molecules carry nothing to new molecules
+    rng = np.random.default_rng(0)
+    sim = tanimoto_matrix(fp[test], fp[train])
+    null = [weighted_roc_auc(nitrogen[test], nearest_neighbour_scores(
+        sim, rng.permutation(nitrogen[train])), np.ones((1, 100)))[0] for _ in range(20)]  # fmt: skip
+    assert abs(np.mean(null) - 0.5) < 0.08
+    b = binned_auc(nitrogen[test], nearest_neighbour_scores(sim, nitrogen[train]),
+                   sim.max(axis=1), nn_score=nearest_neighbour_scores(sim, nitrogen[train]))  # fmt: skip
+    ok = b[np.isfinite(b["roc_auc"])]
+    assert (
+        len(ok) and (ok["ci_low"] <= ok["roc_auc"]).all() and (ok["roc_auc"] <= ok["ci_high"]).all()
+    )
+    assert np.allclose(ok["roc_auc"], ok["nn_auc"])  # the same scores give the same AUC
+    assert b["n"].sum() == 100 and (b["n_positive"] <= b["n"]).all()

@@ -113,6 +113,11 @@ def test_writes_every_table_plot_and_findings(audit, dataset):
     ions = pd.read_parquet(audit / "counterions.parquet")
     assert {"all_added", "sodium", "water"} <= set(ions["perturbation"])
     assert (ions.loc[ions["n"] > 0, "max_abs_shift"] >= 0).all()
+    raw = ions[(ions["pipeline"] == "raw") & (ions["n"] > 0)]
+    through = ions[(ions["pipeline"] == "standardized") & (ions["n"] > 0)]
+    assert len(raw) == len(through) > 0
+    assert raw["max_abs_shift"].max() > 0  # raw salt forms do move some prediction
+    assert (through["max_abs_shift"] < 1e-6).all()  # the default recipe strips every fragment
     att = pd.read_parquet(audit / "attribution.parquet")
     assert set(att["model"]) == {"snn", "gine"}  # the forest has no attribution method
     assert set(att["control"]) == {"trained", "permuted"}
@@ -155,3 +160,59 @@ def test_permuted_label_control_is_near_chance_while_real_labels_are_not(dataset
         assert next(r for r in rows if r["task"] == "mean")["trained_auc"] > 0.5
     assert abs(np.mean(aucs) - 0.5) < 0.1, aucs
     assert real_auc > 0.8 and real_auc > max(aucs) + 0.1, (real_auc, aucs)
+
+
+def test_planted_control_through_the_cli_reaches_findings(dataset, tmp_path):
+    """`molprobe shortcuts-planted` on the dataset's molecule table, then `molprobe shortcuts
+    --planted`: findings.md and findings.csv list the planted models (with their number and
+    interval) and not their clean twins."""
+    import torch
+
+    torch.set_num_threads(1)
+    planted_dir = tmp_path / "planted"
+    families = {"snn": {"features": ["ecfp"], "params": {"n_layers": 2, "width": 64,
+                                                         "epochs": 8, "lr": 1e-3}},
+                "rf": {"features": ["ecfp"], "params": {"n_estimators": 50}}}  # fmt: skip
+    _run("shortcuts-planted", "--molecules", str(dataset / "data" / "molecules.parquet"),
+         "--output-dir", str(planted_dir), "--task", "SR-MMP", "--n-molecules", "400",
+         "--seeds", "0", "1", "2", "--families", json.dumps(families),
+         "--featurizers", json.dumps({"ecfp": {"n_bits": 1024}}), "--device", "cpu")  # fmt: skip
+    summary = pd.read_parquet(planted_dir / "planted_summary.parquet")
+    assert (planted_dir / "planted.png").read_bytes()[:4] == b"\x89PNG"
+    flagged = set(zip(summary.loc[summary["flagged"], "model"],
+                      summary.loc[summary["flagged"], "condition"], strict=True))  # fmt: skip
+    assert flagged == {("snn", "planted"), ("rf", "planted")}, summary.to_string()
+    out = tmp_path / "audit"
+    rc = _shortcuts("--dataset-dir", str(dataset), "--output-dir", str(out), "--models", "rf",
+                    "--no-permuted", "--counterion-molecules", "10", "--device", "cpu",
+                    "--planted", str(planted_dir / "planted_summary.parquet"))  # fmt: skip
+    assert rc == 0
+    table = pd.read_csv(out / "findings.csv")
+    planted = table[table["check"] == "planted control"]
+    assert set(planted["subject"]) == {"snn (planted, SR-MMP)", "rf (planted, SR-MMP)"}
+    assert (planted["ci_low"] > 0.05).all() and (planted["value"] > planted["ci_low"]).all()
+    text = (out / "findings.md").read_text()
+    assert "## Planted ping-pong control" in text
+    flags = text.split("## Flags")[1].split("\n## ")[0]
+    assert "Planted ping-pong control: rf trained on the planted table" in flags
+    assert "95% CI" in flags and "clean table" not in flags
+
+
+def test_matched_twin_keeps_the_real_models_epochs_and_early_stopping(dataset):
+    mols = pd.read_parquet(dataset / "data" / "molecules.parquet")
+    run = load_runs(dataset, len(mols), models=["snn"], splits=["random"])[0]
+    Y = mols[run.tasks].to_numpy(dtype=np.float64)
+    feats = permuted.model_inputs(
+        run.loaded.meta, load_cached_features(dataset, ["ecfp"]), mols["smiles"].tolist()
+    )
+    real = run.loaded.meta.train_config
+    matched, result = permuted.train_permuted(run, feats, Y, permuted.PermutedConfig(seeds=1))
+    for key in ("epochs", "patience", "lr", "batch_size", "lr_schedule"):
+        assert matched.meta.train_config[key] == real[key], key
+    assert 1 <= len(result.history) <= real["epochs"]
+    rows = permuted.permuted_rows(run, matched, result, feats, Y, permuted.PermutedConfig())
+    capped, capped_result = permuted.train_permuted(
+        run, feats, Y, permuted.PermutedConfig(max_epochs=2)
+    )
+    assert capped.meta.train_config["epochs"] == 2 and len(capped_result.history) <= 2
+    assert all(r["matched"] for r in rows) and {r["trained_epochs"] for r in rows} == {8}

@@ -444,11 +444,52 @@ def shortcut_settings():
     s.setdefault("models", train_models())
     s.setdefault("top", 50)
     s.setdefault("permuted", {})
-    s["permuted"] = {"epochs": 3, "trees": 20, **(s["permuted"] or {})}
+    s["permuted"] = {"seeds": 3, "epochs": 0, "trees": 0, **(s["permuted"] or {})}
     s.setdefault("counterion_molecules", 200)
     s.setdefault("trivial_model", "hgb")
     s.setdefault("margin", 0.05)
+    planted = {
+        "enabled": True,
+        "task": "SR-MMP",
+        "n_molecules": 1500,
+        "seeds": [0, 1, 2],
+    }
+    s["planted"] = {**planted, **(s.get("planted") or {})}
     return s
+
+
+def planted_path(dataset):
+    return f"results/{dataset}/shortcuts/planted/planted_summary.parquet"
+
+
+def planted_flags(wildcards):
+    """CLI flags of `molprobe shortcuts-planted`: the audited families as the config trains
+    them, the featurizer settings, and the task (the dataset's first task when the configured
+    one is not among its task columns)."""
+    import json
+
+    p = shortcut_settings()["planted"]
+    tasks = dataset_entry(wildcards.dataset).get("task_columns") or []
+    task = p["task"] if (p["task"] in tasks or not tasks) else tasks[0]
+    families = {m: model_entry(m) for m in shortcut_settings()["models"]}
+    flags = ["--task", task, "--n-molecules", str(p["n_molecules"]), "--seeds"]
+    flags += [str(x) for x in p["seeds"]]
+    flags += ["--families", json.dumps(families)]
+    flags += ["--featurizers", json.dumps(config.get("featurizers") or {})]
+    return shlex.join(flags)
+
+
+def shortcut_flags(wildcards):
+    s = shortcut_settings()
+    flags = ["--models", *s["models"], "--top", str(s["top"])]
+    flags += ["--permuted-seeds", str(s["permuted"]["seeds"])]
+    flags += ["--permuted-epochs", str(s["permuted"]["epochs"])]
+    flags += ["--permuted-trees", str(s["permuted"]["trees"])]
+    flags += ["--counterion-molecules", str(s["counterion_molecules"])]
+    flags += ["--trivial-model", s["trivial_model"], "--margin", str(s["margin"])]
+    if s["planted"]["enabled"]:
+        flags += ["--planted", planted_path(wildcards.dataset)]
+    return shlex.join(flags)
 
 
 def shortcut_inputs(wildcards):
@@ -474,6 +515,8 @@ def shortcut_inputs(wildcards):
             for seed in seeds
             for name in ("meta.json", "metrics.json", "predictions.parquet")
         ]
+    if s["planted"]["enabled"]:
+        files.append(planted_path(ds))
     return sorted(set(files))
 
 

@@ -1,5 +1,33 @@
-# Shortcut audit: is each trained model right for the right reason? (analog bias, trivial
-# descriptors, counter-ions, attribution on toxicophores, shuffled-label control)
+# Shortcut audit: is each trained model right for the right reason? (planted ping-pong
+# control, analog bias, trivial descriptors, counter-ions, attribution on toxicophores,
+# matched shuffled-label twins)
+
+
+rule shortcuts_planted:
+    input:
+        "results/{dataset}/data/molecules.parquet",
+    output:
+        runs="results/{dataset}/shortcuts/planted/planted_runs.parquet",
+        summary="results/{dataset}/shortcuts/planted/planted_summary.parquet",
+        png=report(
+            "results/{dataset}/shortcuts/planted/planted.png",
+            caption="../report/shortcuts_planted.rst",
+            category="6. Shortcut audit",
+            subcategory="{dataset}",
+            labels={"figure": "0 planted ping-pong control"},
+        ),
+    log:
+        "results/logs/{dataset}/shortcuts_planted.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        device=config.get("device", "auto"),
+        outdir=subpath(output.summary, parent=True),
+        flags=planted_flags,
+    shell:
+        "molprobe shortcuts-planted --molecules {input:q} --output-dir {params.outdir:q}"
+        " {params.flags} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule shortcuts:
@@ -12,6 +40,7 @@ rule shortcuts:
         attribution="results/{dataset}/shortcuts/attribution.parquet",
         permuted="results/{dataset}/shortcuts/permuted_labels.parquet",
         findings="results/{dataset}/shortcuts/findings.md",
+        findings_table="results/{dataset}/shortcuts/findings.csv",
         similarity_png=_shortcut_item("similarity_bins", "similarity", "1 analog bias"),
         trivial_png=_shortcut_item(
             "trivial_baselines", "trivial", "2 trivial-feature baselines"
@@ -23,7 +52,7 @@ rule shortcuts:
             "attribution", "attribution", "4 attribution on toxicophores"
         ),
         permuted_png=_shortcut_item(
-            "permuted_labels", "permuted", "5 shuffled-label control"
+            "permuted_labels", "permuted", "5 matched shuffled-label twins"
         ),
     log:
         "results/logs/{dataset}/shortcuts.log",
@@ -33,15 +62,7 @@ rule shortcuts:
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.findings, parent=True),
-        flags=lambda wc: (
-            f"--models {' '.join(shortcut_settings()['models'])}"
-            f" --top {shortcut_settings()['top']}"
-            f" --permuted-epochs {shortcut_settings()['permuted']['epochs']}"
-            f" --permuted-trees {shortcut_settings()['permuted']['trees']}"
-            f" --counterion-molecules {shortcut_settings()['counterion_molecules']}"
-            f" --trivial-model {shortcut_settings()['trivial_model']}"
-            f" --margin {shortcut_settings()['margin']}"
-        ),
+        flags=shortcut_flags,
     shell:
         "molprobe shortcuts --dataset-dir results/{wildcards.dataset}"
         " --output-dir {params.outdir:q} {params.flags}"

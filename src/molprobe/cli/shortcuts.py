@@ -12,19 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from molprobe.cli.shortcuts_planted import register_planted, save_figure
 from molprobe.cli.tables import read_molecule_table
 from molprobe.errors import InputError, MolprobeError
 from molprobe.fileio import write_parquet
+from molprobe.shortcuts.permuted import PermutedConfig
+from molprobe.shortcuts.run import OUTPUT_TABLES, AuditConfig
 
 log = logging.getLogger(__name__)
-
-OUTPUT_TABLES = (
-    "similarity_bins",
-    "trivial_baselines",
-    "counterions",
-    "attribution",
-    "permuted_labels",
-)
 FEATURE_FILES = {
     "ecfp": "ecfp.npz",
     "descriptors": "descriptors.npz",
@@ -34,47 +29,57 @@ FEATURE_FILES = {
 
 
 def register(sub) -> None:
-    """Add ``shortcuts`` to the `molprobe` parser."""
+    """Add ``shortcuts`` (and ``shortcuts-planted``) to the `molprobe` parser."""
+    a, pc = AuditConfig(), PermutedConfig()
     p = sub.add_parser(
         "shortcuts",
         help="audit every trained model of a dataset: is it right for the right reason?",
         description="Reads results/{dataset}/{data,splits,features,models} and writes "
         "similarity_bins / trivial_baselines / counterions / attribution / permuted_labels "
-        ".parquet, one PNG per check and findings.md into --output-dir.",
+        ".parquet, one PNG per check, findings.md and findings.csv into --output-dir.",
     )
     p.add_argument("--dataset-dir", type=Path, required=True, help="results/{dataset}")
-    p.add_argument(
-        "--output-dir", type=Path, required=True, help="e.g. results/{dataset}/shortcuts"
-    )
+    p.add_argument("--output-dir", type=Path, required=True,
+                   help="e.g. results/{dataset}/shortcuts")  # fmt: skip
     p.add_argument("--models", nargs="+", help="model families to audit (default: all trained)")
     p.add_argument("--splits", nargs="+", help="split methods (default: all trained)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: all trained)")
-    p.add_argument("--top", type=int, default=50, help="top-scored test molecules per task "
-                   "for attribution (default 50)")  # fmt: skip
-    p.add_argument("--attribution-tasks", nargs="+",
+    p.add_argument("--top", type=int, default=a.top, help="top-scored test molecules per task "
+                   f"for attribution (default {a.top})")  # fmt: skip
+    p.add_argument("--attribution-tasks", nargs="+", default=[],
                    help="tasks for attribution (default: the --n-attribution-tasks tasks with "
                    "the most positives)")  # fmt: skip
-    p.add_argument("--n-attribution-tasks", type=int, default=3)
-    p.add_argument("--permuted-splits", nargs="+", default=None,
-                   help="splits on which one shuffled-label model per family is trained "
-                   "(first audited seed; default: random, else the first trained split)")  # fmt: skip
-    p.add_argument("--permuted-epochs", type=int, default=3,
-                   help="epoch cap of the shuffled-label neural nets (default 3)")  # fmt: skip
-    p.add_argument("--permuted-trees", type=int, default=20,
-                   help="n_estimators cap of the shuffled-label random forests (default 20)")  # fmt: skip
+    p.add_argument("--n-attribution-tasks", type=int, default=a.n_attribution_tasks)
+    p.add_argument("--permuted-splits", nargs="+", default=[],
+                   help="splits whose first-seed models get shuffled-label twins "
+                   "(default: random, else the first trained split)")  # fmt: skip
+    p.add_argument("--permuted-seeds", type=int, default=pc.seeds,
+                   help=f"shuffled-label twins per model (default {pc.seeds})")  # fmt: skip
+    p.add_argument("--permuted-epochs", type=int, default=pc.max_epochs,
+                   help="epoch cap of the twins (default 0: the real model's budget and early "
+                   "stopping, a matched twin)")  # fmt: skip
+    p.add_argument(
+        "--permuted-trees",
+        type=int,
+        default=pc.max_trees,
+        help="n_estimators cap of the forest twins (default 0: as the real model)",
+    )
     p.add_argument("--no-permuted", action="store_true",
-                   help="skip the shuffled-label models (no randomized-label control, no "
+                   help="skip the shuffled-label twins (no randomized-label control, no "
                    "attribution baseline)")  # fmt: skip
-    p.add_argument("--counterion-molecules", type=int, default=200,
+    p.add_argument("--counterion-molecules", type=int, default=a.counterion_molecules,
                    help="test molecules per split and seed given added counter-ions (0 = all)")  # fmt: skip
-    p.add_argument("--trivial-model", choices=("hgb", "logreg"), default="hgb")
-    p.add_argument("--margin", type=float, default=0.05,
+    p.add_argument("--trivial-model", choices=("hgb", "logreg"), default=a.trivial_model)
+    p.add_argument("--margin", type=float, default=a.margin,
                    help="flag tasks where the trivial baseline is within this AUC of the "
                    "best deep model")  # fmt: skip
+    p.add_argument("--planted", type=Path, help="planted_summary.parquet of shortcuts-planted")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.add_argument("--dataset", help="dataset name in findings.md (default: the folder name)")
     p.set_defaults(func=cmd_shortcuts)
+
+    register_planted(sub)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -176,152 +181,51 @@ def _recipe(dataset_dir: Path):
     return StandardizeRecipe()
 
 
-# ----------------------------------------------------------------------------- writing
-
-
-def _save_fig(path: Path, fig) -> None:
-    import matplotlib.pyplot as plt
-
-    from molprobe.training.checkpoint import write_atomic
-
-    write_atomic(path, lambda p: fig.savefig(p, dpi=130, format="png"))
-    plt.close(fig)
-
-
-# ----------------------------------------------------------------------------- command
+# ----------------------------------------------------------------------------- commands
 
 
 def cmd_shortcuts(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import pandas as pd
 
-    from molprobe.shortcuts import analog, attribution, counterions, findings, permuted, plots
-    from molprobe.shortcuts import trivial as trivial_mod
+    from molprobe.shortcuts.run import audit_shortcuts
 
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
     ds = args.dataset_dir
     mols = _read_molecules(ds / "data" / "molecules.parquet")
     runs = load_runs(ds, len(mols), args.models, args.splits, args.seeds)
-    tasks = runs[0].tasks
-    Y = mols[tasks].to_numpy(dtype=np.float64)
-    classification = all(r.loaded.meta.task_type == "classification" for r in runs)
-    smiles = mols["smiles"].tolist()
-    smiles_row = {s: i for i, s in enumerate(smiles)}
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    print(f"shortcuts: {len(runs)} models, {len(mols)} molecules, {len(tasks)} tasks")
-
-    tables = {name: pd.DataFrame() for name in OUTPUT_TABLES}
-    if classification:
-        # ---- analog bias
-        t0 = time.perf_counter()
-        from molprobe.chem.featurize import ECFP
-
-        cached = load_cached_features(ds, ["ecfp"])
-        fp = None
-        if "ecfp" in cached:
-            X, spec = cached["ecfp"]
-            if spec.get("radius") == 2 and X.shape[0] == len(mols):
-                fp = X
-        if fp is None:
-            fp = ECFP(radius=2, n_bits=2048)(smiles)
-        tables["similarity_bins"] = analog.similarity_table(runs, fp, smiles_row)
-        timings["analog bias"] = time.perf_counter() - t0
-
-        # ---- trivial baselines
-        t0 = time.perf_counter()
-        desc = trivial_mod.bulk_descriptors(smiles)
-        split_rows = {(r.split, r.seed): r.rows for r in runs}
-        tables["trivial_baselines"] = trivial_mod.trivial_table(
-            desc, Y, tasks, split_rows, runs, args.trivial_model, args.margin
-        )
-        timings["trivial baselines"] = time.perf_counter() - t0
-
-        # ---- counter-ions
-        t0 = time.perf_counter()
-        tables["counterions"] = counterions.counterion_table(
-            runs, mols, max_molecules=args.counterion_molecules, recipe=_recipe(ds)
-        )
-        timings["counter-ions"] = time.perf_counter() - t0
-
-        # ---- shuffled-label models: randomized-label control
-        t0 = time.perf_counter()
-        permuted_of: dict[tuple, object] = {}
-        if not args.no_permuted:
-            cfg = permuted.PermutedConfig(
-                max_epochs=args.permuted_epochs, max_trees=args.permuted_trees,
-                device=args.device, threads=args.threads,
-            )  # fmt: skip
-            trained_splits = sorted({r.split for r in runs})
-            wanted = args.permuted_splits or (
-                ["random"] if "random" in trained_splits else trained_splits[:1]
-            )
-            first_seed = min(r.seed for r in runs)
-            names = {s["name"] for r in runs for s in r.loaded.meta.featurizers}
-            feature_cache = load_cached_features(ds, names)
-            rows = []
-            for run in runs:
-                if run.split not in wanted or run.seed != first_seed:
-                    continue
-                t1 = time.perf_counter()
-                feats = permuted.model_inputs(run.loaded.meta, feature_cache, smiles)
-                model, result = permuted.train_permuted(run, feats, Y, cfg)
-                if hasattr(model.model, "to"):
-                    model.model.to("cpu")
-                permuted_of[run.key] = model
-                rows += permuted.permuted_rows(run, model, result, feats, Y, cfg)
-                print(f"  shuffled-label {run.model} {run.split} seed {run.seed}: test AUC "
-                      f"{rows[-1]['roc_auc']:.3f} ({time.perf_counter() - t1:.1f} s)")  # fmt: skip
-            tables["permuted_labels"] = permuted.permuted_table(rows)
-        timings["randomized labels"] = time.perf_counter() - t0
-
-        # ---- attribution (the runs that have a shuffled-label twin, else the first seed)
-        t0 = time.perf_counter()
-        att_tasks = args.attribution_tasks or attribution.default_tasks(
-            Y, tasks, args.n_attribution_tasks
-        )
-        unknown = sorted(set(att_tasks) - set(tasks))
-        if unknown:
-            raise MolprobeError(f"--attribution-tasks: unknown task(s) {unknown}; have {tasks}")
-        if permuted_of:
-            items = [(r, permuted_of[r.key]) for r in runs if r.key in permuted_of]
-        else:
-            first_seed = min(r.seed for r in runs)
-            items = [(r, None) for r in runs if r.seed == first_seed]
-        tables["attribution"] = attribution.attribution_table(items, att_tasks, args.top)
-        timings["attribution"] = time.perf_counter() - t0
-
+    print(f"shortcuts: {len(runs)} models, {len(mols)} molecules, {len(runs[0].tasks)} tasks")
+    permuted_cfg = dataclasses.replace(
+        PermutedConfig(), seeds=args.permuted_seeds, max_epochs=args.permuted_epochs,
+        max_trees=args.permuted_trees, device=args.device, threads=args.threads,
+    )  # fmt: skip
+    config = AuditConfig(
+        top=args.top, attribution_tasks=tuple(args.attribution_tasks),
+        n_attribution_tasks=args.n_attribution_tasks,
+        permuted_splits=tuple(args.permuted_splits), permuted=permuted_cfg,
+        run_permuted=not args.no_permuted, counterion_molecules=args.counterion_molecules,
+        trivial_model=args.trivial_model, margin=args.margin,
+    )  # fmt: skip
+    names = {s["name"] for r in runs for s in r.loaded.meta.featurizers} | {"ecfp"}
+    planted = pd.read_parquet(args.planted) if args.planted else None
+    result = audit_shortcuts(runs, mols, load_cached_features(ds, names), _recipe(ds), config,
+                             args.dataset or ds.resolve().name, planted)  # fmt: skip
+    out = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUT_TABLES:
-        write_parquet(tables[name], out / f"{name}.parquet")
-    t0 = time.perf_counter()
-    _save_fig(out / "similarity_bins.png", plots.plot_similarity(tables["similarity_bins"]))
-    _save_fig(out / "trivial_baselines.png", plots.plot_trivial(tables["trivial_baselines"],
-                                                                args.margin))  # fmt: skip
-    _save_fig(out / "counterions.png", plots.plot_counterions(tables["counterions"]))
-    _save_fig(out / "attribution.png", plots.plot_attribution(tables["attribution"]))
-    _save_fig(out / "permuted_labels.png", plots.plot_permuted(tables["permuted_labels"]))
-    timings["plots"] = time.perf_counter() - t0
-
-    dataset = args.dataset or ds.resolve().name
-    if classification:
-        text = findings.findings_markdown(
-            dataset, tables["similarity_bins"], tables["trivial_baselines"],
-            tables["counterions"], tables["attribution"], tables["permuted_labels"],
-            findings.Thresholds(trivial_margin=args.margin),
-        )  # fmt: skip
-    else:
-        text = (f"# Shortcut audit: {dataset}\n\nThe shortcut audit covers classification "
-                "tasks (ROC-AUC); this dataset's models are regression models.\n")  # fmt: skip
+        write_parquet(result.tables[name], out / f"{name}.parquet")
+    for name, fig in result.figures.items():
+        save_figure(out / f"{name}.png", fig)
     from molprobe.training.checkpoint import write_atomic
 
-    write_atomic(out / "findings.md", lambda p: p.write_text(text))
-    n_flags = sum(1 for line in text.split("## Flags")[1].split("\n## ")[0].splitlines()
-                  if line.startswith("- ")) if "## Flags" in text else 0  # fmt: skip
-    spent = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
-    print(f"shortcuts: {n_flags} finding(s) -> {out / 'findings.md'} "
+    write_atomic(out / "findings.md", lambda p: p.write_text(result.findings_md))
+    write_atomic(out / "findings.csv", lambda p: result.findings.to_csv(p, index=False))
+    spent = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    print(f"shortcuts: {len(result.findings)} finding(s) -> {out / 'findings.md'} "
           f"({time.perf_counter() - t_start:.1f} s: {spent})")  # fmt: skip
     return 0

@@ -1,10 +1,10 @@
 """Atom-level explanations of screening hits: which atoms drive a hit's strongest task.
 
 For every hit, the task the ensemble predicts highest is explained by the ensemble members that
-support an attribution method (:func:`molprobe.shortcuts.attribution.attribution_method`):
-graph nets by gradient x input on the atom features, vector nets with ECFP input by integrated
-gradients mapped onto the atoms of each fingerprint environment. Scikit-learn members have no
-attribution and are skipped. Each member's atom scores (for the task's logit) are scaled to
+support an attribution method (:func:`molprobe.attribution.attribution_method`): graph nets by
+gradient x input on the atom features (cheap), vector nets by integrated gradients over their
+whole input, the ECFP part mapped onto the atoms of each fingerprint environment
+(:mod:`molprobe.attribution`). Scikit-learn members have no attribution and are skipped. Each member's atom scores (for the task's logit) are scaled to
 max |score| = 1 per molecule, then averaged over members, so every member counts equally.
 Positive weights push the prediction up, negative ones down.
 """
@@ -40,6 +40,12 @@ def strongest_task(predictions: np.ndarray, tasks: Sequence[str]) -> list[str]:
     return [tasks[int(i)] for i in filled.argmax(axis=1)]
 
 
+def _is_graph(model_name: str) -> bool:
+    from molprobe.models.registry import get_spec
+
+    return get_spec(model_name).input_kind == "graph"
+
+
 def _unit_scale(scores: np.ndarray) -> np.ndarray:
     peak = float(np.max(np.abs(scores))) if scores.size else 0.0
     return scores / peak if peak > 0 else np.zeros_like(scores, dtype=float)
@@ -58,15 +64,19 @@ def explain_hits(
     """
     from rdkit import Chem
 
-    from molprobe.shortcuts.attribution import atom_attributions, attribution_method
+    from molprobe.attribution import attribution_method, molecule_attributions
+    from molprobe.screening.ensemble import member_features
 
     if len(smiles) != len(explain):
         raise MolprobeError(f"{len(explain)} tasks to explain for {len(smiles)} molecules")
     unknown = sorted(set(explain) - set(tasks))
     if unknown:
         raise MolprobeError(f"tasks {unknown} are not tasks of the models ({', '.join(tasks)})")
-    usable = [(m, attribution_method(m)) for m in members]
-    usable = [(m, how) for m, how in usable if how is not None]
+    usable = []
+    for m in members:
+        if attribution_method(m.meta.model_name, m.meta.featurizers) is not None:
+            graph = _is_graph(m.meta.model_name)
+            usable.append((m, "gradient_x_input" if graph else "integrated_gradients"))
     if not usable:
         raise MolprobeError(
             "no ensemble member supports attribution (graph nets, or SNN/FNN with ECFP input)"
@@ -79,10 +89,13 @@ def explain_hits(
     for task, rows in by_task.items():
         group = [smiles[i] for i in rows]
         raw_blocks: dict = {}  # the group's vector features, computed once for all members
-        for member, _ in usable:
-            scores = atom_attributions(member, group, list(tasks).index(task), raw_blocks)
-            for i, s in zip(rows, scores, strict=True):
-                totals[i] += _unit_scale(np.asarray(s, dtype=float))
+        for member, how in usable:
+            feats = member_features(member, group, raw_blocks=raw_blocks)
+            credit = molecule_attributions(member.model, member.meta.model_name,
+                                           member.meta.featurizers, feats, group,
+                                           list(tasks).index(task), how)  # fmt: skip
+            for i, c in zip(rows, credit, strict=True):
+                totals[i] += _unit_scale(np.asarray(c.atoms, dtype=float))
     weights = [[round(float(v) / len(usable), 3) for v in t] for t in totals]
     counts = Counter((m.meta.model_name, how) for m, how in usable)
     method = ", ".join(f"{name} x{n} ({how})" for (name, how), n in sorted(counts.items()))

@@ -1,20 +1,24 @@
 """Shortcut audit: is a trained model right for the right reason?
 
-Five checks, each a pure function from in-memory objects to a table (``pandas.DataFrame``):
+The audit's positive control and five checks, each a pure function from in-memory objects to a
+table (``pandas.DataFrame``):
 
+- :mod:`~molprobe.shortcuts.planted`: the planted ping-pong table (a decoy tied to one task's
+  positives vs a clean twin): every family that learns it must be flagged, no clean twin.
 - :mod:`~molprobe.shortcuts.analog`: analog bias (random vs scaffold AUC; AUC binned by each
-  test molecule's max Tanimoto similarity to its training set).
-- :mod:`~molprobe.shortcuts.trivial`: a model on a handful of bulk descriptors (size, logP, ...).
+  test molecule's max Tanimoto similarity to its training set, with CIs and a 1-NN baseline).
+- :mod:`~molprobe.shortcuts.trivial`: bulk-descriptor baselines chosen on validation.
 - :mod:`~molprobe.shortcuts.counterions`: prediction shifts when counter-ions / salts / solvents
-  are added to the parent (or the dataset's own salt forms are fed unstripped).
-- :mod:`~molprobe.shortcuts.attribution`: share of attribution on structural-alert atoms vs the
-  share of atoms that are alert atoms, compared with a model trained on shuffled labels.
-- :mod:`~molprobe.shortcuts.permuted`: the training pipeline with permuted labels must score
-  AUC about 0.5 on the real test labels.
+  are added, raw and through the standardizer.
+- :mod:`~molprobe.shortcuts.attribution`: share of integrated-gradients credit (every input,
+  :mod:`molprobe.attribution`) on structural-alert atoms and descriptors.
+- :mod:`~molprobe.shortcuts.permuted`: matched shuffled-label twins must score AUC about 0.5 on
+  the real test labels.
 
-:mod:`~molprobe.shortcuts.findings` turns the tables into ``findings.md``;
-:mod:`~molprobe.shortcuts.plots` draws one figure per check. Files are read and written only
-by ``molprobe.cli.shortcuts``.
+:mod:`~molprobe.shortcuts.run` is the application layer (``audit_shortcuts``,
+``planted_control``); :mod:`~molprobe.shortcuts.findings` turns the tables into
+``findings.md`` and a findings table; :mod:`~molprobe.shortcuts.plots` draws one figure per
+check. Files are read and written only by ``molprobe.cli.shortcuts``.
 """
 
 from __future__ import annotations

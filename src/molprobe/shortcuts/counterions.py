@@ -13,6 +13,15 @@ ECFP handle disconnected molecules):
   vs their standardized ``smiles``.
 
 The shift of a prediction is ``Δp = p(perturbed) - p(parent)`` (probability units).
+
+Which question each ``pipeline`` answers:
+
+- ``raw``: both SMILES featurized as given. The model was trained on stripped parents, so this
+  measures how the *featurization* and the net extrapolate to fragments never seen in training
+  (what a user meets who skips standardization), not what the model learned from salts.
+- ``standardized``: both SMILES first go through the dataset's own recipe, as ``molprobe
+  screen`` does. With the default recipe (largest fragment kept) the shift is 0 by
+  construction; with a no-strip recipe it is what a user of the workflow really meets.
 """
 
 from __future__ import annotations
@@ -37,8 +46,8 @@ COUNTERIONS: dict[str, str] = {
 }
 DATASET_SALT = "dataset_salt"
 COUNTERION_COLUMNS = [
-    "model", "split", "seed", "task", "perturbation", "n", "mean_shift", "median_abs_shift",
-    "p95_abs_shift", "max_abs_shift",
+    "model", "split", "seed", "pipeline", "task", "perturbation", "n", "mean_shift",
+    "median_abs_shift", "p95_abs_shift", "max_abs_shift",
 ]  # fmt: skip
 
 
@@ -200,7 +209,16 @@ def counterion_table(
     from molprobe.training.losses import TargetScaler
 
     # "same parent" is judged with the salt-stripping step on, whatever the dataset's recipe
-    recipe = dataclasses.replace(recipe or StandardizeRecipe(), largest_fragment=True)
+    user_recipe = recipe or StandardizeRecipe()
+    recipe = dataclasses.replace(user_recipe, largest_fragment=True)
+    standardized: dict[str, str] = {}
+
+    def _standardize(smiles):
+        for smi in smiles:
+            if smi not in standardized:
+                standardized[smi] = standardize_smiles(smi, user_recipe).smiles or smi
+        return [standardized[smi] for smi in smiles]
+
     rows: list[dict] = []
     pairs_of: dict[tuple[str, int], pd.DataFrame] = {}
     feats_of: dict[tuple[str, int, str], object] = {}
@@ -221,15 +239,17 @@ def counterion_table(
         pairs = pairs_of[key]
         if pairs.empty:
             continue
-        fkey = (run.split, run.seed, _feature_key(meta))
+        for pipeline in ("raw", "standardized"):
+            fkey = (run.split, run.seed, pipeline, _feature_key(meta))
 
-        def _predict(smiles, run=run, fkey=fkey, meta=meta):
-            if fkey not in feats_of:
-                feats_of[fkey] = member_features(run.loaded, list(smiles))
-            scaler = TargetScaler.from_dict(meta.target_scaler) if meta.target_scaler else None
-            return predict(run.loaded.model, feats_of[fkey], None, meta.task_type, scaler)
+            def _predict(smiles, run=run, fkey=fkey, meta=meta, pipeline=pipeline):
+                if fkey not in feats_of:
+                    smiles = _standardize(smiles) if pipeline == "standardized" else smiles
+                    feats_of[fkey] = member_features(run.loaded, list(smiles))
+                scaler = TargetScaler.from_dict(meta.target_scaler) if meta.target_scaler else None
+                return predict(run.loaded.model, feats_of[fkey], None, meta.task_type, scaler)
 
-        shifts = prediction_shifts(_predict, pairs)
-        rows += summarise_shifts(shifts, pairs, run.tasks, model=run.model, split=run.split,
-                                 seed=run.seed)  # fmt: skip
+            shifts = prediction_shifts(_predict, pairs)
+            rows += summarise_shifts(shifts, pairs, run.tasks, model=run.model,
+                                     split=run.split, seed=run.seed, pipeline=pipeline)  # fmt: skip
     return pd.DataFrame(rows, columns=COUNTERION_COLUMNS)

@@ -5,7 +5,11 @@ For a trained model, the same family, hyperparameters, features and training cod
 train part and within the valid part (whole label rows move together, so task correlations
 and the missing-label pattern are kept); the test rows keep their real labels. Test ROC-AUC
 above 0.55 means the evaluation leaks information about the test labels.
-Training is capped (``max_epochs`` for neural nets, ``max_trees`` for forests) to stay cheap.
+The twin is matched: same epoch budget, patience and early stopping on (shuffled) validation
+labels as the real model (its saved train config), same number of trees; ``seeds`` twins per
+model (different label permutations and inits) give the spread. ``max_epochs`` /
+``max_trees`` > 0 cap the twin for quick runs, which turns it into a model-randomization test
+rather than a matched twin (the table's ``matched`` column says which).
 """
 
 from __future__ import annotations
@@ -21,19 +25,22 @@ from molprobe.shortcuts import AuditedModel
 
 LEAK_THRESHOLD = 0.55
 PERMUTED_COLUMNS = [
-    "model", "split", "seed", "task", "roc_auc", "ci_low", "ci_high", "n_test", "n_positive",
-    "trained_auc", "epochs", "flagged",
+    "model", "split", "seed", "permutation", "task", "roc_auc", "ci_low", "ci_high", "n_test",
+    "n_positive", "trained_auc", "epochs", "trained_epochs", "best_epoch", "matched", "seconds",
+    "flagged",
 ]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class PermutedConfig:
-    """Caps for the shuffled-label retraining: ``max_epochs`` (neural nets), ``max_trees``
-    (random forest ``n_estimators``), ``bootstrap`` resamples for the AUC CI, ``device``,
-    ``threads`` (torch CPU threads, 0 = leave as is)."""
+    """Shuffled-label twins: ``seeds`` twins per model (label permutations); ``max_epochs``
+    (neural nets) and ``max_trees`` (forest ``n_estimators``) caps, 0 = as the real model
+    (matched); ``bootstrap`` resamples for the AUC CI, ``device``, ``threads`` (torch CPU
+    threads, 0 = leave as is)."""
 
-    max_epochs: int = 3
-    max_trees: int = 20
+    seeds: int = 3
+    max_epochs: int = 0
+    max_trees: int = 0
     bootstrap: int = 200
     device: str = "auto"
     threads: int = 0
@@ -137,7 +144,13 @@ def train_permuted(
 
 
 def permuted_rows(
-    run: AuditedModel, permuted, result, features, Y: np.ndarray, config: PermutedConfig
+    run: AuditedModel,
+    permuted,
+    result,
+    features,
+    Y: np.ndarray,
+    config: PermutedConfig,
+    permutation: int = 0,
 ) -> list[dict]:
     """Rows of :data:`PERMUTED_COLUMNS`: per task and the task mean (``task == "mean"``), test
     ROC-AUC of the permuted-label model on the real labels with its bootstrap 95% CI.
@@ -156,7 +169,11 @@ def permuted_rows(
     trained = {t["task"]: (t.get("values") or {}).get("roc_auc")
                for t in (run.metrics.get("test") or {}).get("tasks") or []}  # fmt: skip
     trained_mean = ((run.metrics.get("test") or {}).get("mean") or {}).get("roc_auc")
-    base = {"model": run.model, "split": run.split, "seed": run.seed, "epochs": len(result.history)}
+    matched = config.max_epochs <= 0 and config.max_trees <= 0
+    base = {"model": run.model, "split": run.split, "seed": run.seed, "permutation": permutation,
+            "epochs": len(result.history), "best_epoch": int(result.best_epoch),
+            "trained_epochs": int(run.metrics.get("epochs_run") or 0) or np.nan,
+            "matched": matched, "seconds": float(result.seconds)}  # fmt: skip
     rows = []
     for ts in ev.tasks:
         auc, lo = ts.values["roc_auc"], ts.ci_low["roc_auc"]

@@ -29,8 +29,9 @@ def _empty(title: str, message: str):
 
 
 def plot_similarity(table: pd.DataFrame):
-    """Left: test AUC (task and seed mean) per similarity bin, one line per model and split.
-    Right: whole-test-set AUC on random vs scaffold split per model."""
+    """Left: test AUC (task and seed mean) per similarity bin, one line per model and split,
+    the 1-NN baseline in black, each bin's positives (summed over tasks, seeds and splits)
+    under its name. Right: whole-test-set AUC on random vs scaffold split per model."""
     if table.empty:
         return _empty("Analog bias", "no predictions")
     plt = _plt()
@@ -45,9 +46,18 @@ def plot_similarity(table: pd.DataFrame):
             m = g.groupby("sim_low")["roc_auc"].mean().reindex(sorted(binned["sim_low"].unique()))
             ax.plot(range(len(m)), m.to_numpy(), styles.get(split, ":"), marker="o",
                     color=colours[i % len(colours)], label=f"{model} ({split})")  # fmt: skip
+    order = sorted(binned["sim_low"].unique())
+    if "nn_auc" in binned.columns and binned["nn_auc"].notna().any():
+        nn = binned.drop_duplicates(["split", "seed", "task", "sim_low"])
+        for split, g in nn.groupby("split"):
+            m = g.groupby("sim_low")["nn_auc"].mean().reindex(order)
+            ax.plot(range(len(m)), m.to_numpy(), styles.get(split, ":"), marker="x",
+                    color="black", lw=0.8, label=f"1-NN baseline ({split})")  # fmt: skip
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    pos = binned.drop_duplicates(["split", "seed", "task", "sim_low"])
+    pos = pos.groupby("sim_low")["n_positive"].sum().reindex(order).fillna(0).astype(int)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels(names, fontsize=8)
+    ax.set_xticklabels([f"{n}\n{p} pos." for n, p in zip(names, pos, strict=False)], fontsize=8)
     ax.set_xlabel("max Tanimoto (ECFP4) of the test molecule to the training set")
     ax.set_ylabel("test ROC-AUC (mean over tasks and seeds)")
     ax.set_title("AUC vs similarity to the training set")
@@ -102,6 +112,10 @@ def plot_counterions(table: pd.DataFrame):
     if table.empty:
         return _empty("Counter-ion sensitivity", "no pairs")
     plt = _plt()
+    std_max = np.nan
+    if "pipeline" in table.columns:
+        std_max = table.loc[table["pipeline"] == "standardized", "max_abs_shift"].max()
+        table = table[table["pipeline"] == "raw"]
     sub = table[table["perturbation"] != "all_added"]
     kinds = [k for k in sorted(sub["perturbation"].unique()) if k != DATASET_SALT]
     kinds += [DATASET_SALT] if DATASET_SALT in set(sub["perturbation"]) else []
@@ -120,7 +134,11 @@ def plot_counterions(table: pd.DataFrame):
     ax.set_xticklabels(kinds, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("|Δp| (probability), 95th percentile")
     ax.set_xlabel("fragment added to the parent (dataset_salt: the dataset's own salt forms)")
-    ax.set_title("prediction shift from counter-ions, salts and solvents")
+    ax.set_title(
+        "prediction shift from counter-ions, salts and solvents (raw input)\n"
+        f"through the dataset's standardizer: max |Δp| {std_max:.3f}",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -167,9 +185,9 @@ def plot_permuted(table: pd.DataFrame, leak: float = 0.55):
     if table.empty:
         return _empty("Randomized-label control", "no shuffled-label model")
     plt = _plt()
-    mean = table[table["task"] == "mean"].sort_values(["model", "split", "seed"])
-    labels = [f"{m} ({s}, seed {d})" for m, s, d in zip(mean["model"], mean["split"],
-                                                         mean["seed"], strict=True)]  # fmt: skip
+    mean = table[table["task"] == "mean"].sort_values(["model", "split", "seed", "permutation"])
+    labels = [f"{m} ({s}, seed {d}, twin {k})" for m, s, d, k in zip(
+        mean["model"], mean["split"], mean["seed"], mean["permutation"], strict=True)]  # fmt: skip
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(labels) + 2), 4))
     xs = np.arange(len(labels))
     err = np.vstack([mean["roc_auc"] - mean["ci_low"], mean["ci_high"] - mean["roc_auc"]])
@@ -184,5 +202,46 @@ def plot_permuted(table: pd.DataFrame, leak: float = 0.55):
     ax.set_ylim(0.3, 1.0)
     ax.set_title("randomized-label control")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_planted(runs: pd.DataFrame, summary: pd.DataFrame, threshold: float = 0.05):
+    """The planted ping-pong control. Left: prediction shift when the decoy is added (seed
+    mean, 95% CI), planted vs clean twin per family. Right: test ROC-AUC without decoys and
+    with the decoy on the negatives only (seeds as points), with the flag threshold's meaning."""
+    if summary.empty:
+        return _empty("Planted ping-pong control", "not run")
+    plt = _plt()
+    models = list(dict.fromkeys(summary["model"]))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(models) + 4), 4))
+    xs = np.arange(len(models))
+    for k, (cond, color) in enumerate((("planted", "C3"), ("clean", "C0"))):
+        g = summary[summary["condition"] == cond].set_index("model").reindex(models)
+        x = xs + (k - 0.5) * 0.3
+        err = np.vstack([g["shift"] - g["shift_ci_low"], g["shift_ci_high"] - g["shift"]])
+        ax1.errorbar(x, g["shift"], yerr=np.nan_to_num(err), fmt="o", color=color, capsize=3,
+                     label=cond)  # fmt: skip
+        r = runs[runs["condition"] == cond]
+        for j, m in enumerate(models):
+            rm = r[r["model"] == m]
+            ax2.scatter(np.full(len(rm), x[j]), rm["auc_clean"], marker="o", color=color, s=14)
+            ax2.scatter(np.full(len(rm), x[j]), rm["auc_against"], marker="v", color=color,
+                        s=14)  # fmt: skip
+            flagged = g.loc[m, "flagged"] if m in g.index else False
+            if flagged:
+                ax2.annotate("flag", (x[j], 0.02), ha="center", fontsize=7, color=color)
+    ax1.axhline(0, color="grey", lw=0.8, ls=":")
+    ax1.set_xticks(xs)
+    ax1.set_xticklabels(models, fontsize=8)
+    ax1.set_ylabel("p(with decoy) - p(without), test mean")
+    ax1.set_title(f"decoy shift ({summary['task'].iloc[0]})")
+    ax1.legend(fontsize=7)
+    ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax2.set_xticks(xs)
+    ax2.set_xticklabels(models, fontsize=8)
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("test ROC-AUC (o no decoys, v decoy on negatives)")
+    ax2.set_title(f"ping-pong collapse (flag: drop CI above {threshold})")
     fig.tight_layout()
     return fig

@@ -1,10 +1,12 @@
 """Trivial-feature baselines: how far do molecule size and a few bulk descriptors get?
 
-Per split and seed, a class-balanced scikit-learn model (histogram gradient boosting by
-default, or logistic regression on standardised descriptors) is trained per task on eight
-bulk descriptors of the train molecules and scored on the test molecules. A task where this
-baseline comes within ``margin`` (0.05) ROC-AUC of the best deep model is flagged: the deep
-model may have learned little beyond size or lipophilicity.
+Per split, seed and task the candidates are a class-balanced scikit-learn model (histogram
+gradient boosting by default, or logistic regression on standardised descriptors) trained on
+eight bulk descriptors of the train molecules, and each single descriptor in either direction.
+The baseline is the candidate with the best **validation** ROC-AUC; only that one is scored on
+the test molecules (with a bootstrap 95% CI), so the choice never reads test labels. A task
+where this baseline comes within ``margin`` (0.05) ROC-AUC of the best deep model is flagged:
+the deep model may have learned little beyond size or lipophilicity.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ BULK_DESCRIPTORS = {
 }
 TRIVIAL_KINDS = ("hgb", "logreg")
 TRIVIAL_COLUMNS = [
-    "split", "seed", "task", "n_test", "n_positive", "roc_auc", "best_descriptor",
-    "best_descriptor_auc", "trivial_auc_mean", "best_model", "best_model_auc", "gap", "flagged",
+    "split", "seed", "task", "n_valid", "n_test", "n_positive", "chosen", "chosen_valid_auc",
+    "roc_auc", "ci_low", "ci_high", "model_valid_auc", "best_descriptor", "best_descriptor_sign",
+    "best_descriptor_valid_auc", "best_descriptor_auc", "trivial_auc_mean", "best_model",
+    "best_model_auc", "gap", "flagged",
 ]  # fmt: skip
+BOOTSTRAP = 200
 
 
 def bulk_descriptors(smiles: Sequence[str]) -> pd.DataFrame:
@@ -79,42 +84,83 @@ def _estimator(kind: str, seed: int):
     raise MolprobeError(f"unknown trivial baseline {kind!r}; choose one of {TRIVIAL_KINDS}")
 
 
+def _bootstrap_auc(y: np.ndarray, s: np.ndarray, n: int, seed: int) -> tuple[float, float]:
+    """95% bootstrap interval of the ROC-AUC (multinomial resampling weights)."""
+    if n <= 0 or y.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(y.size, np.full(y.size, 1 / y.size), size=n).astype(np.float64)
+    aucs = weighted_roc_auc(y, s, w)
+    aucs = aucs[np.isfinite(aucs)]
+    if not aucs.size:
+        return float("nan"), float("nan")
+    return float(np.quantile(aucs, 0.025)), float(np.quantile(aucs, 0.975))
+
+
 def trivial_scores(
     descriptors: pd.DataFrame,
     Y: np.ndarray,
     tasks: Sequence[str],
     train: np.ndarray,
+    valid: np.ndarray,
     test: np.ndarray,
     kind: str = "hgb",
     seed: int = 0,
+    bootstrap: int = BOOTSTRAP,
 ) -> pd.DataFrame:
-    """Test ROC-AUC of the bulk-descriptor model per task for one split.
+    """Trivial baseline per task for one split, chosen on ``valid``, scored once on ``test``.
 
     Args:
         descriptors: (n_molecules, d) bulk descriptors aligned with ``Y`` rows.
-        Y: (n_molecules, T) 0/1 labels, NaN = not measured. train / test: row positions.
-    Returns rows: task, n_test, n_positive, roc_auc, best_descriptor (the single descriptor
-    whose own test AUC, taken in its better direction, is highest) and best_descriptor_auc.
+        Y: (n_molecules, T) 0/1 labels, NaN = not measured. train / valid / test: row positions.
+    Returns rows (see :data:`TRIVIAL_COLUMNS`): ``chosen`` is ``kind`` (the multi-descriptor
+    model) or ``<descriptor>`` / ``-<descriptor>`` (a single descriptor, sign = direction),
+    whichever has the best validation AUC; roc_auc / ci_low / ci_high its test AUC and 95% CI;
+    best_descriptor(_sign, _valid_auc, _auc): the best single descriptor on validation and
+    its test AUC in that direction. Test labels enter only the test AUCs.
     """
     X = descriptors.to_numpy(dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
+    names = list(descriptors.columns)
     rows = []
     for t, task in enumerate(tasks):
-        tr = train[~np.isnan(Y[train, t])]
-        te = test[~np.isnan(Y[test, t])]
-        y_tr, y_te = Y[tr, t], Y[te, t]
-        auc = np.nan
-        if np.unique(y_tr).size == 2 and te.size:
+        tr, va, te = (r[~np.isnan(Y[r, t])] for r in (train, valid, test))
+        y_tr, y_va, y_te = Y[tr, t], Y[va, t], Y[te, t]
+        scores_va: dict[str, np.ndarray] = {}
+        scores_te: dict[str, np.ndarray] = {}
+        if np.unique(y_tr).size == 2:
             # one thread: small fits, where OpenMP start-up and oversubscription dominate
             with threadpool_limits(1):
                 est = _estimator(kind, seed).fit(X[tr], y_tr.astype(int))
-                auc = _auc(y_te, est.predict_proba(X[te])[:, 1])
-        single = {name: _auc(y_te, X[te, j]) for j, name in enumerate(descriptors.columns)}
-        single = {k: max(v, 1 - v) for k, v in single.items() if np.isfinite(v)}
-        best = max(single, key=single.get) if single else ""
-        rows.append({"task": task, "n_test": int(te.size), "n_positive": int((y_te == 1).sum()),
-                     "roc_auc": auc, "best_descriptor": best,
-                     "best_descriptor_auc": single.get(best, np.nan)})  # fmt: skip
+                scores_va[kind] = est.predict_proba(X[va])[:, 1]
+                scores_te[kind] = est.predict_proba(X[te])[:, 1]
+        single = {}
+        for j, name in enumerate(names):
+            auc = _auc(y_va, X[va, j])
+            if np.isfinite(auc):
+                sign = 1.0 if auc >= 0.5 else -1.0
+                single[name] = (max(auc, 1 - auc), sign)
+        best = max(single, key=lambda k: single[k][0]) if single else ""
+        for name, (_, sign) in single.items():
+            key = name if sign > 0 else f"-{name}"
+            scores_va[key] = sign * X[va, names.index(name)]
+            scores_te[key] = sign * X[te, names.index(name)]
+        valid_auc = {k: _auc(y_va, v) for k, v in scores_va.items()}
+        valid_auc = {k: v for k, v in valid_auc.items() if np.isfinite(v)}
+        chosen = max(valid_auc, key=valid_auc.get) if valid_auc else ""
+        auc = _auc(y_te, scores_te[chosen]) if chosen else np.nan
+        lo, hi = (
+            _bootstrap_auc(y_te, scores_te[chosen], bootstrap, seed) if chosen else (np.nan,) * 2
+        )
+        b_sign = single[best][1] if best else np.nan
+        rows.append({"task": task, "n_valid": int(va.size), "n_test": int(te.size),
+                     "n_positive": int((y_te == 1).sum()), "chosen": chosen,
+                     "chosen_valid_auc": valid_auc.get(chosen, np.nan), "roc_auc": auc,
+                     "ci_low": lo, "ci_high": hi, "model_valid_auc": valid_auc.get(kind, np.nan),
+                     "best_descriptor": best, "best_descriptor_sign": b_sign,
+                     "best_descriptor_valid_auc": single[best][0] if best else np.nan,
+                     "best_descriptor_auc": _auc(y_te, b_sign * X[te, names.index(best)])
+                     if best else np.nan})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -157,7 +203,7 @@ def trivial_table(
     parts = []
     for (split, seed), rows in sorted(splits.items()):
         s = trivial_scores(descriptors, Y, tasks, np.asarray(rows["train"]),
-                           np.asarray(rows["test"]), kind, seed)  # fmt: skip
+                           np.asarray(rows["valid"]), np.asarray(rows["test"]), kind, seed)  # fmt: skip
         parts.append(s.assign(split=split, seed=seed))
     if not parts:
         return pd.DataFrame(columns=TRIVIAL_COLUMNS)
