@@ -39,10 +39,16 @@ def test_gradients_command_writes_tables_and_plots(molecules, tmp_path, capsys):
             "residual",
             "--seeds",
             "0",
-            "--steps",
+            "--max-epochs",
             "2",
             "--width",
             "16",
+            "--jacobian-molecules",
+            "4",
+            "--summary",
+            str(out / "s.csv"),
+            "--runs",
+            str(out / "r.csv"),
             "--plot-depth",
             "4",
         ]
@@ -53,7 +59,11 @@ def test_gradients_command_writes_tables_and_plots(molecules, tmp_path, capsys):
     assert len(pd.read_parquet(out / "j.parquet")) > 0
     for name in ("gradient_profile.png", "gradient_ratio.png", "jacobian.png"):
         assert (out / "plots" / name).stat().st_size > 1000
-    assert "layer1/layer4" in capsys.readouterr().out
+    assert set(g["stage"]) == {"init", "epoch1", "final"}
+    s = pd.read_csv(out / "s.csv")
+    assert {"error_signal_ratio", "weight_grad_ratio", "meanfield_ratio"} <= set(s.columns)
+    assert len(pd.read_csv(out / "r.csv")) == 2 * 2  # archs x depths x 1 seed
+    assert "layer1/layerL error signal" in capsys.readouterr().out
     assert not list(out.glob(".*tmp*"))  # no temp files left behind
 
 

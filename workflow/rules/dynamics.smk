@@ -8,6 +8,8 @@ rule dynamics_gradients:
         features=lambda wc: f"results/{dynamics_dataset()}/features/ecfp.npz",
     output:
         gradients="results/dynamics/gradients.parquet",
+        summary="results/dynamics/gradient_summary.csv",
+        runs="results/dynamics/gradient_runs.csv",
         jacobian="results/dynamics/jacobian.parquet",
         profile="results/dynamics/plots/gradient_profile.png",
         ratio="results/dynamics/plots/gradient_ratio.png",
@@ -26,10 +28,12 @@ rule dynamics_gradients:
                 "depths": "--depths",
                 "archs": "--archs",
                 "seeds": "--seeds",
-                "steps": "--steps",
+                "max_epochs": "--max-epochs",
+                "patience": "--patience",
                 "width": "--width",
                 "n_molecules": "--n-molecules",
                 "jacobian_molecules": "--jacobian-molecules",
+                "jacobian_depths": "--jacobian-depths",
                 "plot_depth": "--plot-depth",
             },
         ),
@@ -37,7 +41,7 @@ rule dynamics_gradients:
         "molprobe gradients --molecules {input.molecules:q} --features {input.features:q}"
         " {params.flags} --device {params.device} --threads {threads}"
         " --output {output.gradients:q} --jacobian {output.jacobian:q}"
-        " --plots-dir {params.plots:q} > {log:q} 2>&1"
+        " --summary {output.summary:q} --runs {output.runs:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
 
 
 rule lstm_credit:

@@ -60,142 +60,113 @@ def _add_gradients(sub) -> None:
 
     p = sub.add_parser(
         "gradients",
-        help="per-layer gradient norms of deep nets on ECFP (vanishing gradients)",
+        help="error signal and weight gradient per layer of deep nets on ECFP, vs mean-field",
         description=(
             "Build deep fully-connected nets (sigmoid, tanh, ReLU, ReLU+BatchNorm, SELU, "
-            "highway, residual) on the ECFP of the molecule table; record per-layer gradient "
-            "norms at initialization and after --steps Adam steps, for every depth and seed, "
-            "and the singular values of the end-to-end Jacobian."
+            "highway, residual) on the ECFP of the molecule table; per layer record the error "
+            "signal ||dL/dh_l||, the weight gradient and the mean-field prediction at init, "
+            "after one epoch and at early stopping, and Jacobian spectra of dh_L/dh_1."
         ),
     )
     p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
-    p.add_argument(
-        "--features",
-        type=Path,
-        help="ecfp.npz aligned with the molecule table (default: compute ECFP4, 2048 bits)",
-    )
+    p.add_argument("--features", type=Path, help="ecfp.npz aligned with the molecule table")
     p.add_argument("--output", type=Path, required=True, help="gradients.parquet to write")
+    p.add_argument("--summary", type=Path, help="gradient_summary.csv (ratios with intervals)")
+    p.add_argument("--runs", type=Path, help="gradient_runs.csv (epochs, carry per run)")
     p.add_argument("--jacobian", type=Path, help="jacobian.parquet to write")
     p.add_argument("--plots-dir", type=Path, help="folder for the PNG figures")
     p.add_argument("--tasks", nargs="+", help="task columns (default: all label columns)")
     p.add_argument("--depths", type=int, nargs="+", default=[2, 8, 16, 32, 64])
     p.add_argument("--archs", nargs="+", choices=ARCHS, default=list(ARCHS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--steps", type=int, default=50, help="Adam steps before the 2nd measurement")
+    p.add_argument("--max-epochs", type=int, default=30, help="early stopping on validation")
+    p.add_argument("--patience", type=int, default=5)
     p.add_argument("--width", type=int, default=128, help="units per hidden layer")
-    p.add_argument("--batch-size", type=int, default=64, help="training mini-batch")
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument(
-        "--n-molecules", type=int, default=2000, help="molecules used (random subset; 0 = all)"
-    )
-    p.add_argument("--jacobian-molecules", type=int, default=2, help="molecules per Jacobian")
-    p.add_argument(
-        "--plot-depth", type=int, default=32, help="depth of the per-layer profile figure"
-    )
+    p.add_argument("--n-molecules", type=int, default=2000, help="random subset (0 = all)")
+    p.add_argument("--jacobian-molecules", type=int, default=64, help="molecules per Jacobian")
+    p.add_argument("--jacobian-depths", type=int, nargs="+", help="default: every depth")
+    p.add_argument("--plot-depth", type=int, default=32, help="depth of the profile figure")
     p.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.set_defaults(func=_run_gradients)
 
 
-def _load_ecfp(path: Path | None, smiles, n_rows: int):
-    import numpy as np
+def _load_ecfp(path: Path | None, smiles):
+    if path is None:
+        from molprobe.chem.featurize import ECFP
 
+        return ECFP(radius=2, n_bits=2048)(list(smiles))
+    from molprobe.chem.featurize import load_features
     from molprobe.errors import InputError
 
-    if path is not None:
-        from molprobe.chem.featurize import load_features
-
-        features, spec = load_features(path)
-        if not isinstance(features, np.ndarray) or features.ndim != 2:
-            raise InputError(path, "expected a (molecules, bits) feature matrix")
-        if features.shape[0] != n_rows:
-            raise InputError(path, f"{features.shape[0]} rows but the molecule table has {n_rows}")
-        return features, spec
-    from molprobe.chem.featurize import ECFP
-
-    fz = ECFP(radius=2, n_bits=2048)
-    return fz(list(smiles)), fz.spec
+    features, _ = load_features(path)
+    if getattr(features, "ndim", 0) != 2 or features.shape[0] != len(smiles):
+        raise InputError(path, f"expected a ({len(smiles)} molecules, bits) feature matrix")
+    return features
 
 
 def _run_gradients(args: argparse.Namespace) -> int:
     import numpy as np
 
     from molprobe.dynamics import plots
-    from molprobe.dynamics.gradients import (
-        GradientExperimentConfig,
-        prepare_fingerprints,
-        run_gradient_experiment,
-    )
+    from molprobe.dynamics.gradient_flow import GradientFlowConfig
+    from molprobe.dynamics.run import gradient_flow, subsample_rows
 
     _set_threads(args.threads)
     t0 = time.perf_counter()
     mols, tasks = _read_molecules(args.molecules, args.tasks)
-    rows = np.arange(len(mols))
-    if args.n_molecules and len(rows) > args.n_molecules:
-        rows = np.sort(np.random.default_rng(0).choice(rows, args.n_molecules, replace=False))
-    features, spec = _load_ecfp(
-        args.features,
-        mols["smiles"].iloc[rows] if args.features is None else mols["smiles"],
-        len(mols) if args.features is not None else len(rows),
-    )
-    if args.features is not None:
-        features = features[rows]
-    x, _ = prepare_fingerprints(features)
-    y = mols[tasks].to_numpy(dtype=np.float32)[rows]
-    config = GradientExperimentConfig(
+    rows = subsample_rows(len(mols), args.n_molecules)
+    bits = _load_ecfp(args.features, mols["smiles"])[rows]
+    config = GradientFlowConfig(
         archs=tuple(args.archs),
         depths=tuple(args.depths),
         seeds=tuple(args.seeds),
-        steps=args.steps,
         width=args.width,
-        batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
         jacobian_molecules=args.jacobian_molecules if args.jacobian else 0,
+        jacobian_depths=tuple(args.jacobian_depths) if args.jacobian_depths else None,
         device=args.device,
     )
-    res = run_gradient_experiment(x, y, config)
+    res = gradient_flow(bits, mols[tasks].to_numpy(dtype=np.float32)[rows], config)
     write_parquet(res.gradients, args.output)
     if args.jacobian:
         write_parquet(res.jacobian, args.jacobian)
+    for table, path in ((res.summary, args.summary), (res.runs, args.runs)):
+        if path:
+            _write_csv(table, path)
     if args.plots_dir:
-        g = res.gradients
-        depth = args.plot_depth if args.plot_depth in set(g["depth"]) else int(g["depth"].max())
+        depths = set(res.gradients["depth"])
+        depth = args.plot_depth if args.plot_depth in depths else max(depths)
+        out = args.plots_dir
         _save_figure(
-            plots.gradient_profile_figure(g, depth), args.plots_dir / "gradient_profile.png"
+            plots.gradient_profile_figure(res.gradients, depth), out / "gradient_profile.png"
         )
-        _save_figure(plots.gradient_ratio_figure(g), args.plots_dir / "gradient_ratio.png")
+        _save_figure(plots.gradient_ratio_figure(res.summary), out / "gradient_ratio.png")
         if args.jacobian and not res.jacobian.empty:
-            _save_figure(plots.jacobian_figure(res.jacobian), args.plots_dir / "jacobian.png")
-    ratios = _ratio_lines(res.gradients)
+            _save_figure(plots.jacobian_figure(res.jacobian), out / "jacobian.png")
     print(
-        f"gradients: {len(rows)} molecules x {x.shape[1]} ECFP bits ({spec.get('name')}), "
-        f"{len(config.archs)} archs x depths {list(config.depths)} x seeds "
-        f"{list(config.seeds)}, {time.perf_counter() - t0:.1f} s"
+        f"gradients: {len(rows)} molecules, {len(config.archs)} archs x depths "
+        f"{list(config.depths)} x seeds {list(config.seeds)}, {time.perf_counter() - t0:.1f} s"
     )
-    for line in ratios:
-        print(line)
+    s = res.summary
+    for _, r in s[s["depth"] == s["depth"].max()].iterrows():
+        print(
+            f"  depth {r['depth']} {r['stage']:<6} {r['arch']:<9} layer1/layerL error signal "
+            f"{r['error_signal_ratio']:.3g} [{r['error_signal_ratio_low']:.3g}, "
+            f"{r['error_signal_ratio_high']:.3g}], mean-field {r['meanfield_ratio']:.3g}, "
+            f"weight gradient {r['weight_grad_ratio']:.3g}"
+        )
     return 0
 
 
-def _ratio_lines(g) -> list[str]:
-    """One line per (step, arch): layer-1 / layer-L weight-gradient ratio at the largest depth."""
-    import numpy as np
+def _write_csv(table, path: Path) -> None:
+    from molprobe.chem.io import atomic_path
 
-    if g.empty:
-        return []
-    depth = 32 if 32 in set(g["depth"]) else int(g["depth"].max())
-    d = g[g["depth"] == depth]
-    out = []
-    for (step, arch), a in d.groupby(["step", "arch"], sort=False):
-        first = a[a["layer"] == 1].set_index("seed")
-        last = a[a["layer"] == depth].set_index("seed")
-        rw = np.exp(np.log(first["grad_norm_weight"] / last["grad_norm_weight"]).mean())
-        ri = np.exp(np.log(first["grad_norm_input"] / last["grad_norm_input"]).mean())
-        out.append(
-            f"  depth {depth} step {step:>4} {arch:<9} layer1/layer{depth}: "
-            f"weights {rw:.3g}, inputs {ri:.3g}"
-        )
-    return out
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 # --------------------------------------------------------------------------- lstm-credit
@@ -298,10 +269,7 @@ def _run_lstm_credit(args: argparse.Namespace) -> int:
     if args.through_time:
         write_parquet(res.through_time, args.through_time)
     if args.summary:
-        from molprobe.chem.io import atomic_path
-
-        with atomic_path(args.summary) as tmp:
-            res.summary.to_csv(tmp, index=False)
+        _write_csv(res.summary, args.summary)
     if args.plots_dir:
         if not res.credit.empty:
             _save_figure(plots.credit_figure(res.credit), args.plots_dir / "credit_position.png")
