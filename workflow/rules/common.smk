@@ -273,6 +273,7 @@ def dynamics_targets():
     return [
         "results/dynamics/gradients.parquet",
         "results/dynamics/gradient_summary.csv",
+        "results/dynamics/planted_credit_summary.csv",
         "results/dynamics/lstm_credit.parquet",
         "results/dynamics/lstm_credit_summary.csv",
     ]

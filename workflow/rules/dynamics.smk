@@ -81,3 +81,39 @@ rule lstm_credit:
         " --device {params.device} --threads {threads}"
         " --output {output.credit:q} --through-time {output.through_time:q}"
         " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
+
+
+rule planted_credit:
+    input:
+        molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
+    output:
+        credit="results/dynamics/planted_credit.parquet",
+        models="results/dynamics/planted_credit_models.csv",
+        summary="results/dynamics/planted_credit_summary.csv",
+        plot="results/dynamics/plots/planted_credit.png",
+    log:
+        "results/logs/dynamics/planted_credit.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        device=config.get("device", "auto"),
+        plots=subpath(output.plot, parent=True),
+        flags=lambda wc: _cli_flags(
+            "planted_credit",
+            {
+                "group": "--group",
+                "archs": "--archs",
+                "seeds": "--seeds",
+                "steps": "--steps",
+                "max_positives": "--max-positives",
+                "randomizations": "--randomizations",
+                "augment_variants": "--augment-variants",
+                "ig_steps": "--ig-steps",
+            },
+        ),
+    shell:
+        "molprobe planted-credit --molecules {input.molecules:q} {params.flags}"
+        " --device {params.device} --threads {threads}"
+        " --output {output.credit:q} --models {output.models:q}"
+        " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"

@@ -287,3 +287,48 @@ def prediction_spread_figure(summary: pd.DataFrame) -> Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def planted_credit_figure(credit: pd.DataFrame, summary: pd.DataFrame, n_bins: int = 5) -> Figure:
+    """Share of |credit| on the planted S vs S's relative position, one panel per model.
+
+    Solid: integrated gradients, dotted: occlusion; dashed grey: the share under uniform
+    credit (S tokens / all tokens); mean per position bin with its 95 % interval over seeds.
+    """
+    archs = list(dict.fromkeys(credit["arch"]))
+    fig, axes = plt.subplots(
+        1, len(archs), figsize=(4.2 * len(archs), 4), squeeze=False, sharey=True
+    )
+    edges = np.linspace(0, 1, n_bins + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    info = summary.set_index("arch") if not summary.empty else None
+    for ax, arch in zip(axes[0], archs, strict=True):
+        sub = credit[credit["arch"] == arch].copy()
+        sub["bin"] = np.clip(np.digitize(sub["position"], edges) - 1, 0, n_bins - 1)
+        for col, style in (
+            ("credit_share", "-o"),
+            ("ablation_share", ":s"),
+            ("uniform_share", "--"),
+        ):
+            per_seed = (
+                sub.groupby(["seed", "bin"])[col].mean().unstack("seed").reindex(range(n_bins))
+            )
+            mean = per_seed.mean(axis=1)
+            color = "grey" if col == "uniform_share" else _color(arch)
+            ax.plot(centers, mean.values, style, color=color, ms=4, label=col.replace("_", " "))
+            if col != "uniform_share" and per_seed.shape[1] > 1:
+                half = 1.96 * per_seed.std(axis=1) / np.sqrt(per_seed.shape[1])
+                ax.fill_between(centers, mean - half, mean + half, color=color, alpha=0.15, lw=0)
+        title = _label(arch)
+        if info is not None and arch in info.index:
+            r = info.loc[arch]
+            title += f"\nROC-AUC {r['roc_auc']:.3f}; " + (
+                "learned" if r["learned"] else "not learned"
+            )
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("S position in the SMILES (0 = start, 1 = end)")
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].set_ylabel("share of |credit| on S's tokens")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
