@@ -274,6 +274,7 @@ def dynamics_targets():
         "results/dynamics/gradients.parquet",
         "results/dynamics/gradient_summary.csv",
         "results/dynamics/planted_credit_summary.csv",
+        "results/dynamics/attention_summary.csv",
         "results/dynamics/lstm_credit.parquet",
         "results/dynamics/lstm_credit_summary.csv",
     ]

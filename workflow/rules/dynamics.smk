@@ -117,3 +117,33 @@ rule planted_credit:
         " --device {params.device} --threads {threads}"
         " --output {output.credit:q} --models {output.models:q}"
         " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
+
+
+rule attention:
+    input:
+        molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
+    output:
+        table="results/dynamics/attention.parquet",
+        summary="results/dynamics/attention_summary.csv",
+    log:
+        "results/logs/dynamics/attention.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        device=config.get("device", "auto"),
+        flags=lambda wc: _cli_flags(
+            "attention",
+            {
+                "group": "--group",
+                "task": "--task",
+                "task_molecules": "--task-molecules",
+                "epochs": "--epochs",
+                "width": "--width",
+                "seeds": "--seeds",
+            },
+        ),
+    shell:
+        "molprobe attention --molecules {input.molecules:q} {params.flags}"
+        " --device {params.device} --threads {threads}"
+        " --output {output.table:q} --summary {output.summary:q} > {log:q} 2>&1"

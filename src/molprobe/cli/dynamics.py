@@ -1,35 +1,33 @@
 """CLI: dynamics commands — `gradients` (error signal through depth vs mean-field) and
-`planted-credit` (credit of SMILES models on a planted substructure vs its string position).
+`planted-credit` (credit of SMILES models on a planted substructure vs its string position)
+and `attention` (AttentiveFP readout attention on planted and structural-alert atoms).
 
-Each command is one ``_add_<name>(sub)`` that adds its subparser and one ``_run_<name>(args)``
-that reads/writes files and calls :mod:`molprobe.dynamics`. Outputs are written atomically.
+Each command: ``_add_<name>(sub)`` (its subparser) and ``_run_<name>(args)`` (read, call
+:mod:`molprobe.dynamics`, write atomically).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from pathlib import Path
 
 from molprobe.cli.tables import read_molecule_table, task_columns
 from molprobe.fileio import write_parquet
 
-log = logging.getLogger(__name__)
-
 
 def register(sub) -> None:
     """Add this group's subcommands to the `molprobe` parser."""
     _add_gradients(sub)
     _add_planted_credit(sub)
+    _add_attention(sub)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
 def read_molecules(path: Path, tasks: list[str] | None):
-    """The molecule table (smiles required) and its task columns (default: every numeric
-    non-id column)."""
+    """The molecule table (smiles required) and its task columns (default: all numeric)."""
     mols = read_molecule_table(path, ("smiles",))
     return mols, task_columns(mols, path, tasks)
 
@@ -60,12 +58,6 @@ def _add_gradients(sub) -> None:
     p = sub.add_parser(
         "gradients",
         help="error signal and weight gradient per layer of deep nets on ECFP, vs mean-field",
-        description=(
-            "Build deep fully-connected nets (sigmoid, tanh, ReLU, ReLU+BatchNorm, SELU, "
-            "highway, residual) on the ECFP of the molecule table; per layer record the error "
-            "signal ||dL/dh_l||, the weight gradient and the mean-field prediction at init, "
-            "after one epoch and at early stopping, and Jacobian spectra of dh_L/dh_1."
-        ),
     )
     p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
     p.add_argument("--features", type=Path, help="ecfp.npz aligned with the molecule table")
@@ -91,32 +83,18 @@ def _add_gradients(sub) -> None:
     p.set_defaults(func=_run_gradients)
 
 
-def _load_ecfp(path: Path | None, smiles):
-    if path is None:
-        from molprobe.chem.featurize import ECFP
-
-        return ECFP(radius=2, n_bits=2048)(list(smiles))
-    from molprobe.chem.featurize import load_features
-    from molprobe.errors import InputError
-
-    features, _ = load_features(path)
-    if getattr(features, "ndim", 0) != 2 or features.shape[0] != len(smiles):
-        raise InputError(path, f"expected a ({len(smiles)} molecules, bits) feature matrix")
-    return features
-
-
 def _run_gradients(args: argparse.Namespace) -> int:
     import numpy as np
 
     from molprobe.dynamics import plots
-    from molprobe.dynamics.gradient_flow import GradientFlowConfig
-    from molprobe.dynamics.run import gradient_flow, subsample_rows
+    from molprobe.dynamics.gradient_flow import GradientFlowConfig, headline_lines
+    from molprobe.dynamics.run import ecfp_bits, gradient_flow, subsample_rows
 
     set_threads(args.threads)
     t0 = time.perf_counter()
     mols, tasks = read_molecules(args.molecules, args.tasks)
     rows = subsample_rows(len(mols), args.n_molecules)
-    bits = _load_ecfp(args.features, mols["smiles"])[rows]
+    bits = ecfp_bits(mols["smiles"], args.features)[rows]
     config = GradientFlowConfig(
         archs=tuple(args.archs),
         depths=tuple(args.depths),
@@ -150,14 +128,7 @@ def _run_gradients(args: argparse.Namespace) -> int:
         f"gradients: {len(rows)} molecules, {len(config.archs)} archs x depths "
         f"{list(config.depths)} x seeds {list(config.seeds)}, {time.perf_counter() - t0:.1f} s"
     )
-    s = res.summary
-    for _, r in s[s["depth"] == s["depth"].max()].iterrows():
-        print(
-            f"  depth {r['depth']} {r['stage']:<6} {r['arch']:<9} layer1/layerL error signal "
-            f"{r['error_signal_ratio']:.3g} [{r['error_signal_ratio_low']:.3g}, "
-            f"{r['error_signal_ratio_high']:.3g}], mean-field {r['meanfield_ratio']:.3g}, "
-            f"weight gradient {r['weight_grad_ratio']:.3g}"
-        )
+    print("\n".join(headline_lines(res.summary)))
     return 0
 
 
@@ -178,11 +149,6 @@ def _add_planted_credit(sub) -> None:
     p = sub.add_parser(
         "planted-credit",
         help="credit of SMILES models on a planted substructure vs its position in the string",
-        description=(
-            "Plant a balanced label 'contains S' on the molecule table, train vanilla RNN, "
-            "LSTM, GRU and a transformer on randomized SMILES (k-fold), attribute held-out "
-            "strings (captum integrated gradients and occlusion) and test uniform credit."
-        ),
     )
     p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
     p.add_argument("--output", type=Path, required=True, help="planted_credit.parquet")
@@ -204,7 +170,11 @@ def _add_planted_credit(sub) -> None:
 
 def _run_planted_credit(args: argparse.Namespace) -> int:
     from molprobe.dynamics import plots
-    from molprobe.dynamics.planted_credit import PlantedCreditConfig, run_planted_credit
+    from molprobe.dynamics.planted_credit import (
+        PlantedCreditConfig,
+        run_planted_credit,
+        verdict_lines,
+    )
 
     set_threads(args.threads)
     t0 = time.perf_counter()
@@ -229,10 +199,50 @@ def _run_planted_credit(args: argparse.Namespace) -> int:
         fig = plots.planted_credit_figure(res.credit, res.summary)
         save_figure(fig, args.plots_dir / "planted_credit.png")
     print(f"planted-credit ({args.group}): {time.perf_counter() - t0:.1f} s")
-    for _, r in res.summary.iterrows():
-        print(
-            f"  {r['arch']:<11} ROC-AUC {r['roc_auc']:.3f}; within-molecule slope "
-            f"{r['within_slope']:+.3f} [{r['within_slope_low']:+.3f}, "
-            f"{r['within_slope_high']:+.3f}]; {r['verdict']}"
-        )
+    print("\n".join(verdict_lines(res.summary)))
+    return 0
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def _add_attention(sub) -> None:
+    p = sub.add_parser(
+        "attention",
+        help="AttentiveFP attention on planted-S and structural-alert atoms vs controls",
+    )
+    p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
+    p.add_argument("--output", type=Path, required=True, help="attention.parquet (per molecule)")
+    p.add_argument("--summary", type=Path, help="attention_summary.csv")
+    p.add_argument("--group", default="nitro", help="planted substructure")
+    p.add_argument("--task", default="SR-ARE", help="real task for the alert view ('' = skip)")
+    for flag, default in (("--task-molecules", 1000), ("--epochs", 15), ("--width", 64)):
+        p.add_argument(flag, type=int, default=default)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.set_defaults(func=_run_attention)
+
+
+def _run_attention(args: argparse.Namespace) -> int:
+    from molprobe.dynamics.attention import AttentionConfig, run_attention, summary_lines
+
+    set_threads(args.threads)
+    t0 = time.perf_counter()
+    mols, _ = read_molecules(args.molecules, None)
+    config = AttentionConfig(
+        group=args.group,
+        task=args.task or None,
+        task_molecules=args.task_molecules,
+        seeds=tuple(args.seeds),
+        epochs=args.epochs,
+        width=args.width,
+        device=args.device,
+    )
+    table, summary = run_attention(mols["smiles"].tolist(), mols, config)
+    write_parquet(table, args.output)
+    if args.summary:
+        write_csv(summary, args.summary)
+    print(f"attention: {time.perf_counter() - t0:.1f} s")
+    print("\n".join(summary_lines(summary)))
     return 0

@@ -281,3 +281,16 @@ def gradient_summary(gradients: pd.DataFrame, runs: pd.DataFrame | None = None) 
             ["stage", "arch", "depth"], key=lambda c: c.map(order) if c.name == "stage" else c
         )
     return out.reset_index(drop=True)
+
+
+def headline_lines(summary: pd.DataFrame) -> list[str]:
+    """One line per (stage, arch) at the largest depth: the ratios beside mean-field."""
+    out = []
+    for _, r in summary[summary["depth"] == summary["depth"].max()].iterrows():
+        out.append(
+            f"  depth {r['depth']} {r['stage']:<6} {r['arch']:<9} layer1/layerL error signal "
+            f"{r['error_signal_ratio']:.3g} [{r['error_signal_ratio_low']:.3g}, "
+            f"{r['error_signal_ratio_high']:.3g}], mean-field {r['meanfield_ratio']:.3g}, "
+            f"weight gradient {r['weight_grad_ratio']:.3g}"
+        )
+    return out

@@ -435,3 +435,13 @@ def credit_hypothesis_test(models: pd.DataFrame, min_auc: float = 0.95) -> pd.Da
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def verdict_lines(summary: pd.DataFrame) -> list[str]:
+    """One line per arch: ROC-AUC, within-molecule slope with its interval, verdict."""
+    return [
+        f"  {r['arch']:<11} ROC-AUC {r['roc_auc']:.3f}; within-molecule slope "
+        f"{r['within_slope']:+.3f} [{r['within_slope_low']:+.3f}, {r['within_slope_high']:+.3f}]"
+        f" (occlusion {r['ablation_within_slope']:+.3f}); {r['verdict']}"
+        for _, r in summary.iterrows()
+    ]

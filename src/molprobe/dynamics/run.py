@@ -13,6 +13,7 @@ from molprobe.dynamics.gradient_flow import (
     run_gradient_flow,
 )
 from molprobe.dynamics.gradients import prepare_fingerprints
+from molprobe.errors import InputError
 
 
 def subsample_rows(n_rows: int, n_molecules: int, seed: int = 0) -> np.ndarray:
@@ -32,3 +33,17 @@ def gradient_flow(
     """
     x, _ = prepare_fingerprints(bits)
     return run_gradient_flow(x, np.asarray(targets, dtype=np.float32), config)
+
+
+def ecfp_bits(smiles, path=None) -> np.ndarray:
+    """ECFP4 bits (n, 2048) of ``smiles``, or the matrix saved at ``path`` (aligned rows)."""
+    if path is None:
+        from molprobe.chem.featurize import ECFP
+
+        return ECFP(radius=2, n_bits=2048)(list(smiles))
+    from molprobe.chem.featurize import load_features
+
+    features, _ = load_features(path)
+    if getattr(features, "ndim", 0) != 2 or features.shape[0] != len(smiles):
+        raise InputError(path, f"expected a ({len(smiles)} molecules, bits) feature matrix")
+    return features
