@@ -1,4 +1,4 @@
-"""CLI: `molprobe depth-table` (the depth experiment's table) and `molprobe lstm-credit`
+"""CLI: `molprobe depth-run` / `depth-table` (the depth experiment) and `molprobe lstm-credit`
 (gradients through time of SMILES recurrent nets; credit on a real Tox21 task, the secondary
 view beside `planted-credit`)."""
 
@@ -14,79 +14,80 @@ import numpy as np
 import pandas as pd
 
 from molprobe.cli.dynamics import read_molecules, save_figure, set_threads, write_csv
-from molprobe.errors import MolprobeError
-from molprobe.fileio import atomic_path, write_parquet
+from molprobe.fileio import write_parquet
 
 log = logging.getLogger(__name__)
 
 
 def register(sub) -> None:
     _add_lstm_credit(sub)
-    p = sub.add_parser(
-        "depth-table",
-        help="collect the depth experiment's metrics.json into model x depth x split rows",
+    _add_depth(sub)
+
+
+# --------------------------------------------------------------------------- depth
+
+
+def _add_depth(sub) -> None:
+    from molprobe.dynamics.depth_sweep import DEPTH_FAMILIES
+
+    p = sub.add_parser("depth-run", help="one depth-experiment cell (family, depth, split, seed)")
+    p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
+    p.add_argument("--features", type=Path, required=True, help="ecfp.npz (aligned rows)")
+    p.add_argument("--split", type=Path, required=True, help="split JSON")
+    p.add_argument("--family", choices=sorted(DEPTH_FAMILIES), required=True)
+    p.add_argument("--depth", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--learning-rates", type=float, nargs="+", default=[1e-4, 1e-3])
+    for flag, default in (("--width", 256), ("--max-epochs", 30), ("--patience", 5)):
+        p.add_argument(flag, type=int, default=default)
+    p.add_argument("--clip-norm", type=float, default=0.0, help="0 = no clipping (main arm)")
+    p.add_argument("--output", type=Path, required=True, help="runs.csv (one row per lr)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int)
+    p.set_defaults(func=_run_depth)
+    t = sub.add_parser("depth-table", help="depth runs -> lr chosen on validation, test AUC")
+    t.add_argument("runs", type=Path, nargs="+", help="runs.csv files of depth-run")
+    t.add_argument("--output", type=Path, required=True, help="depth.csv")
+    t.add_argument("--runs-output", type=Path, help="all runs in one csv")
+    t.set_defaults(func=_run_depth_table)
+
+
+def _run_depth(args: argparse.Namespace) -> int:
+    from molprobe.chem.splits import Split
+    from molprobe.dynamics.depth_sweep import DepthSweepConfig, depth_run
+    from molprobe.dynamics.run import ecfp_bits
+
+    set_threads(args.threads)
+    mols, tasks = read_molecules(args.molecules, None)
+    split = Split.from_dict(json.loads(args.split.read_text()))
+    config = DepthSweepConfig(
+        learning_rates=tuple(args.learning_rates),
+        width=args.width,
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        clip_norm=args.clip_norm,
+        device=args.device,
     )
-    p.add_argument("root", type=Path, help="folder holding {model}/depth{n}/{split}/seed{s}/")
-    p.add_argument("--output", type=Path, required=True, help="depth.csv")
-    p.set_defaults(func=cmd_depth_table)
+    bits = ecfp_bits(mols["smiles"], args.features)
+    y = mols[tasks].to_numpy(dtype=np.float32)
+    runs = depth_run(bits, y, split, args.family, args.depth, args.seed, config)
+    write_csv(runs, args.output)
+    print(runs.to_string(index=False))
+    return 0
 
 
-def depth_runs(root: Path) -> pd.DataFrame:
-    """One row per run: family, depth, split, seed, test mean metric (+ its bootstrap CI)."""
-    rows = []
-    for path in sorted(root.glob("*/depth*/*/seed*/metrics.json")):
-        m = json.loads(path.read_text())
-        key = "roc_auc" if m.get("task_type", "classification") == "classification" else "rmse"
-        test = m["test"]
-        rows.append(
-            {
-                "family": path.parts[-5],
-                "depth": int(path.parts[-4].removeprefix("depth")),
-                "split": path.parts[-3],
-                "seed": int(path.parts[-2].removeprefix("seed")),
-                "metric": key,
-                "value": test["mean"][key],
-                "ci_low": test.get("mean_ci_low", {}).get(key, np.nan),
-                "ci_high": test.get("mean_ci_high", {}).get(key, np.nan),
-                "epochs_run": m.get("epochs_run"),
-            }
-        )
-    if not rows:
-        raise MolprobeError(f"{root}: no depth-experiment metrics.json found")
-    return pd.DataFrame(rows)
+def _run_depth_table(args: argparse.Namespace) -> int:
+    from molprobe.dynamics.depth_sweep import depth_summary
 
-
-def depth_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over seeds per family × split × depth; `model` labels the plot line,
-    `drop_from_best` is how far each depth falls below that line's best depth."""
-    g = runs.groupby(["family", "split", "depth", "metric"], as_index=False)
-    table = g.agg(
-        mean=("value", "mean"),
-        std=("value", "std"),
-        n_seeds=("seed", "nunique"),
-        ci_low=("ci_low", "mean"),
-        ci_high=("ci_high", "mean"),
-    )
-    table["model"] = table["family"] + " (" + table["split"] + ")"
-    higher_better = table["metric"].iloc[0] != "rmse"
-    best = table.groupby("model")["mean"].transform("max" if higher_better else "min")
-    table["drop_from_best"] = (best - table["mean"]) if higher_better else (table["mean"] - best)
-    if (table["n_seeds"] > 1).any():  # with several seeds the band is the seed spread
-        table = table.drop(columns=["ci_low", "ci_high"])
-    else:
-        table = table.drop(columns=["std"])
-    return table.sort_values(["family", "split", "depth"]).reset_index(drop=True)
-
-
-def cmd_depth_table(args: argparse.Namespace) -> int:
-    table = depth_table(depth_runs(args.root))
-    with atomic_path(args.output) as tmp:
-        table.to_csv(tmp, index=False)
-    for model, d in table.groupby("model"):
-        worst = d.loc[d["drop_from_best"].idxmax()]
+    runs = pd.concat([pd.read_csv(p) for p in args.runs], ignore_index=True)
+    table = depth_summary(runs)
+    write_csv(table, args.output)
+    if args.runs_output:
+        write_csv(runs, args.runs_output)
+    for _, r in table.iterrows():
         print(
-            f"{model}: best {d['mean'].max():.3f}; at depth {int(worst['depth'])} "
-            f"{worst['drop_from_best']:.3f} below its best"
+            f"{r['model']:<20} depth {r['depth']:>2}: test ROC-AUC {r['mean']:.3f} "
+            f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}] (lr {r['lr']:g} on validation)"
         )
     return 0
 
