@@ -39,10 +39,16 @@ def test_gradients_command_writes_tables_and_plots(molecules, tmp_path, capsys):
             "residual",
             "--seeds",
             "0",
-            "--steps",
+            "--max-epochs",
             "2",
             "--width",
             "16",
+            "--jacobian-molecules",
+            "4",
+            "--summary",
+            str(out / "s.csv"),
+            "--runs",
+            str(out / "r.csv"),
             "--plot-depth",
             "4",
         ]
@@ -53,7 +59,11 @@ def test_gradients_command_writes_tables_and_plots(molecules, tmp_path, capsys):
     assert len(pd.read_parquet(out / "j.parquet")) > 0
     for name in ("gradient_profile.png", "gradient_ratio.png", "jacobian.png"):
         assert (out / "plots" / name).stat().st_size > 1000
-    assert "layer1/layer4" in capsys.readouterr().out
+    assert set(g["stage"]) == {"init", "epoch1", "final"}
+    s = pd.read_csv(out / "s.csv")
+    assert {"error_signal_ratio", "weight_grad_ratio", "meanfield_ratio"} <= set(s.columns)
+    assert len(pd.read_csv(out / "r.csv")) == 2 * 2  # archs x depths x 1 seed
+    assert "layer1/layerL error signal" in capsys.readouterr().out
     assert not list(out.glob(".*tmp*"))  # no temp files left behind
 
 
@@ -115,3 +125,20 @@ def test_unknown_task_is_a_user_error(molecules, tmp_path, capsys):
     )
     assert rc == 2
     assert "NOT-A-TASK" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_planted_credit_command(molecules, tmp_path, capsys):
+    out = tmp_path / "pc"
+    args = ["planted-credit", "--molecules", str(molecules), "--output", str(out / "c.parquet")]
+    args += ["--models", str(out / "m.csv"), "--summary", str(out / "s.csv")]
+    args += ["--plots-dir", str(out / "plots"), "--archs", "lstm", "gru", "--seeds", "0"]
+    args += ["--steps", "20", "--max-positives", "6", "--randomizations", "2", "--ig-steps", "4"]
+    args += ["--augment-variants", "2"]
+    assert main(args) == 0
+    c = pd.read_parquet(out / "c.parquet")
+    assert set(c["arch"]) == {"lstm", "gru"} and c["credit_share"].between(0, 1).all()
+    s = pd.read_csv(out / "s.csv")
+    assert {"roc_auc", "within_slope", "verdict", "ablation_verdict"} <= set(s.columns)
+    assert (out / "plots" / "planted_credit.png").stat().st_size > 1000
+    assert "ROC-AUC" in capsys.readouterr().out

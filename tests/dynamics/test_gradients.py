@@ -3,22 +3,17 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from molprobe.dynamics.deep_nets import ARCHS, DeepNet
 from molprobe.dynamics.gradients import (
-    GRADIENT_COLUMNS,
-    JACOBIAN_COLUMNS,
-    GradientExperimentConfig,
     jacobian_spectrum,
     layer_gradient_norms,
     masked_bce_loss,
     per_layer_gradients,
     prepare_fingerprints,
-    run_gradient_experiment,
 )
 from molprobe.errors import MolprobeError
 
@@ -72,6 +67,35 @@ def test_two_layer_sigmoid_net_matches_hand_computation():
     weights = layer_gradient_norms(net.hidden_layers(), weights_only=True)
     assert weights["layer1"] == pytest.approx(abs(d_z1 * x), rel=1e-5)
     assert math.isnan(layer_gradient_norms([("frozen", nn.ReLU())])["frozen"])
+
+
+def test_error_signal_of_three_layer_tanh_net_matches_hand_computation():
+    x, y, w1, w2, w3, wh = 0.7, 0.0, 1.3, -0.9, 1.6, 1.1
+    h1 = math.tanh(w1 * x)
+    h2 = math.tanh(w2 * h1)
+    h3 = math.tanh(w3 * h2)
+    d_out = _sig(wh * h3) - y  # dBCE/dlogit
+    delta3 = d_out * wh  # dL/dh3
+    delta2 = delta3 * (1 - h3**2) * w3  # dL/dh2
+    delta1 = delta2 * (1 - h2**2) * w2  # dL/dh1
+    weight = {
+        1: delta1 * (1 - h1**2) * x,
+        2: delta2 * (1 - h2**2) * h1,
+        3: delta3 * (1 - h3**2) * h2,
+    }
+    net = DeepNet("tanh", n_features=1, n_tasks=1, depth=3, width=1)
+    with torch.no_grad():
+        for block, w in zip(net.blocks, (w1, w2, w3), strict=True):
+            block.linear.weight.fill_(w)
+            block.linear.bias.zero_()
+        net.head.weight.fill_(wh)
+        net.head.bias.zero_()
+    layers, _ = per_layer_gradients(net, torch.tensor([[x]]), torch.tensor([[y]]))
+    for lg, delta in zip(layers, (delta1, delta2, delta3), strict=True):
+        assert lg.error_signal == pytest.approx(abs(delta), rel=1e-5)
+        assert lg.grad_norm_weight == pytest.approx(abs(weight[lg.layer]), rel=1e-5)
+    # the input of block l+1 is the output of block l: the same gradient
+    assert layers[1].grad_norm_input == pytest.approx(layers[0].error_signal, rel=1e-6)
 
 
 def test_masked_loss_ignores_missing_labels():
@@ -166,40 +190,3 @@ def test_prepare_fingerprints_drops_rare_bits_and_standardizes():
     assert 0 not in keep and 1 not in keep and len(keep) == 28
     np.testing.assert_allclose(x.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(x.std(0), 1, atol=1e-4)
-
-
-def test_experiment_table_is_tidy():
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((40, 10)).astype(np.float32)
-    y = (rng.random((40, 2)) > 0.6).astype(np.float32)
-    y[::3, 1] = np.nan
-    cfg = GradientExperimentConfig(
-        archs=("sigmoid", "relu_bn", "highway"),
-        depths=(2, 4),
-        seeds=(0, 1),
-        steps=2,
-        width=8,
-        batch_size=8,
-        measure_size=16,
-        jacobian_molecules=2,
-    )
-    res = run_gradient_experiment(x, y, cfg)
-    g = res.gradients
-    assert list(g.columns) == GRADIENT_COLUMNS
-    assert len(g) == 3 * (2 + 4) * 2 * 2  # archs x layers x seeds x steps
-    assert set(g["step"]) == {0, 2}
-    assert (
-        g.groupby(["arch", "depth", "seed", "step"])["layer"]
-        .apply(lambda s: list(s) == list(range(1, len(s) + 1)))
-        .all()
-    )
-    assert (g["grad_norm_weight"] > 0).all()
-    assert list(res.jacobian.columns) == JACOBIAN_COLUMNS
-    assert len(res.jacobian) == 3 * 2 * 2 * 2 * 2  # archs x depths x seeds x steps x molecules
-    # training changed the weights: gradients differ between step 0 and step 2
-    a = g[g["step"] == 0]["grad_norm_weight"].to_numpy()
-    b = g[g["step"] == 2]["grad_norm_weight"].to_numpy()
-    assert not np.allclose(a, b)
-    with pytest.raises(MolprobeError):
-        GradientExperimentConfig(archs=("sigmoid", "gelu"))
-    assert isinstance(g, pd.DataFrame)

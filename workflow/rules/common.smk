@@ -139,22 +139,22 @@ def train_flags(wildcards):
 
 
 def depth_flags(wildcards):
-    entry = model_entry(wildcards.model)
-    depth_cfg = config.get("depth_experiment") or {}
-    params = dict(entry["params"])
-    params.update(depth_cfg.get("params") or {})
-    params["n_layers"] = int(wildcards.depth)
+    """--flags of `molprobe depth-run` from config `depth_experiment: params:`."""
+    params = (config.get("depth_experiment") or {}).get("params") or {}
+    names = {
+        "learning_rates": "--learning-rates",
+        "width": "--width",
+        "max_epochs": "--max-epochs",
+        "patience": "--patience",
+        "clip_norm": "--clip-norm",
+    }
     flags = []
-    for f in entry["features"]:
-        flags += [
-            "--features",
-            f"results/{wildcards.dataset}/features/{FEATURE_FILES[f]}",
-        ]
-    flags += [
-        "--task-type",
-        dataset_entry(wildcards.dataset).get("task_type", "classification"),
-    ]
-    flags += _params_flags(params)
+    for key, flag in names.items():
+        if params.get(key) is not None:
+            value = params[key]
+            flags += [flag] + [
+                str(v) for v in (value if isinstance(value, list) else [value])
+            ]
     return shlex.join(flags)
 
 
@@ -176,17 +176,17 @@ def depth_settings():
     d = config.get("depth_experiment") or {}
     return (
         bool(d.get("enabled", False)),
-        d.get("models", ["snn", "fnn_bn"]),
-        d.get("depths", [2, 8, 32]),
+        d.get("models", ["snn", "fnn_bn", "relu_he", "residual"]),
+        d.get("depths", [2, 4, 8, 16, 32]),
         d.get("splits", ["random", "scaffold"]),
-        d.get("seeds", [0]),
+        d.get("seeds", [0, 1, 2]),
     )
 
 
 def depth_metrics(dataset):
     _, models, depths, splits, seeds = depth_settings()
     return [
-        f"{RESULTS}/{dataset}/depth/{m}/depth{d}/{s}/seed{seed}/metrics.json"
+        f"{RESULTS}/{dataset}/depth/{m}/depth{d}/{s}/seed{seed}/runs.csv"
         for m in models
         for d in depths
         for s in splits
@@ -272,6 +272,9 @@ def dynamics_targets():
         return []
     return [
         "results/dynamics/gradients.parquet",
+        "results/dynamics/gradient_summary.csv",
+        "results/dynamics/planted_credit_summary.csv",
+        "results/dynamics/attention_summary.csv",
         "results/dynamics/lstm_credit.parquet",
         "results/dynamics/lstm_credit_summary.csv",
     ]

@@ -8,6 +8,8 @@ rule dynamics_gradients:
         features=lambda wc: f"results/{dynamics_dataset()}/features/ecfp.npz",
     output:
         gradients="results/dynamics/gradients.parquet",
+        summary="results/dynamics/gradient_summary.csv",
+        runs="results/dynamics/gradient_runs.csv",
         jacobian="results/dynamics/jacobian.parquet",
         profile="results/dynamics/plots/gradient_profile.png",
         ratio="results/dynamics/plots/gradient_ratio.png",
@@ -26,10 +28,12 @@ rule dynamics_gradients:
                 "depths": "--depths",
                 "archs": "--archs",
                 "seeds": "--seeds",
-                "steps": "--steps",
+                "max_epochs": "--max-epochs",
+                "patience": "--patience",
                 "width": "--width",
                 "n_molecules": "--n-molecules",
                 "jacobian_molecules": "--jacobian-molecules",
+                "jacobian_depths": "--jacobian-depths",
                 "plot_depth": "--plot-depth",
             },
         ),
@@ -37,7 +41,7 @@ rule dynamics_gradients:
         "molprobe gradients --molecules {input.molecules:q} --features {input.features:q}"
         " {params.flags} --device {params.device} --threads {threads}"
         " --output {output.gradients:q} --jacobian {output.jacobian:q}"
-        " --plots-dir {params.plots:q} > {log:q} 2>&1"
+        " --summary {output.summary:q} --runs {output.runs:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
 
 
 rule lstm_credit:
@@ -77,3 +81,69 @@ rule lstm_credit:
         " --device {params.device} --threads {threads}"
         " --output {output.credit:q} --through-time {output.through_time:q}"
         " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
+
+
+rule planted_credit:
+    input:
+        molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
+    output:
+        credit="results/dynamics/planted_credit.parquet",
+        models="results/dynamics/planted_credit_models.csv",
+        summary="results/dynamics/planted_credit_summary.csv",
+        plot="results/dynamics/plots/planted_credit.png",
+    log:
+        "results/logs/dynamics/planted_credit.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        device=config.get("device", "auto"),
+        plots=subpath(output.plot, parent=True),
+        flags=lambda wc: _cli_flags(
+            "planted_credit",
+            {
+                "group": "--group",
+                "archs": "--archs",
+                "seeds": "--seeds",
+                "steps": "--steps",
+                "max_positives": "--max-positives",
+                "randomizations": "--randomizations",
+                "augment_variants": "--augment-variants",
+                "ig_steps": "--ig-steps",
+            },
+        ),
+    shell:
+        "molprobe planted-credit --molecules {input.molecules:q} {params.flags}"
+        " --device {params.device} --threads {threads}"
+        " --output {output.credit:q} --models {output.models:q}"
+        " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
+
+
+rule attention:
+    input:
+        molecules=lambda wc: f"results/{dynamics_dataset()}/data/molecules.parquet",
+    output:
+        table="results/dynamics/attention.parquet",
+        summary="results/dynamics/attention_summary.csv",
+    log:
+        "results/logs/dynamics/attention.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 2
+    params:
+        device=config.get("device", "auto"),
+        flags=lambda wc: _cli_flags(
+            "attention",
+            {
+                "group": "--group",
+                "task": "--task",
+                "task_molecules": "--task-molecules",
+                "epochs": "--epochs",
+                "width": "--width",
+                "seeds": "--seeds",
+            },
+        ),
+    shell:
+        "molprobe attention --molecules {input.molecules:q} {params.flags}"
+        " --device {params.device} --threads {threads}"
+        " --output {output.table:q} --summary {output.summary:q} > {log:q} 2>&1"

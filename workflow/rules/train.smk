@@ -29,36 +29,30 @@ rule train:
 
 
 rule train_depth:
+    # one cell of the depth experiment: DeepNet on ECFP over the lr grid (no clipping)
     input:
         molecules="results/{dataset}/data/molecules.parquet",
         split="results/{dataset}/splits/{split}/seed{seed}.json",
-        features=lambda wc: [
-            f"results/{wc.dataset}/features/{FEATURE_FILES[f]}"
-            for f in model_entry(wc.model)["features"]
-        ],
-        summary="results/{dataset}/data/standardize.json",
+        features="results/{dataset}/features/ecfp.npz",
     output:
-        meta="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/meta.json",
-        metrics="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/metrics.json",
+        runs="results/{dataset}/depth/{model}/depth{depth}/{split}/seed{seed}/runs.csv",
     log:
         "results/logs/{dataset}/depth/{model}_d{depth}_{split}_seed{seed}.log",
     wildcard_constraints:
-        model=r"snn|fnn_bn",
+        model=r"snn|fnn_bn|relu_he|residual",
         depth=r"\d+",
     conda:
         "../envs/molprobe.yaml"
     threads: 1  # one torch thread per job, jobs in parallel: faster than 2 threads on 2 cores
     params:
         device=config.get("device", "auto"),
-        outdir=subpath(output.meta, parent=True),
         flags=depth_flags,
     shell:
-        "molprobe train --model {wildcards.model} --molecules {input.molecules:q}"
-        " --split {input.split:q} {params.flags}"
-        " --standardize-summary {input.summary:q}"
-        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
-        " --name {wildcards.model}_d{wildcards.depth}"
-        " --output-dir {params.outdir:q} > {log:q} 2>&1"
+        "molprobe depth-run --family {wildcards.model} --depth {wildcards.depth}"
+        " --molecules {input.molecules:q} --features {input.features:q}"
+        " --split {input.split:q} --seed {wildcards.seed} {params.flags}"
+        " --threads {threads} --device {params.device}"
+        " --output {output.runs:q} > {log:q} 2>&1"
 
 
 rule compare:
@@ -83,13 +77,13 @@ rule depth_table:
     input:
         lambda wc: depth_metrics(wc.dataset),
     output:
-        "results/{dataset}/depth/depth.csv",
+        table="results/{dataset}/depth/depth.csv",
+        runs="results/{dataset}/depth/depth_runs.csv",
     log:
         "results/logs/{dataset}/depth_table.log",
     conda:
         "../envs/molprobe.yaml"
     threads: 1
-    params:
-        root=lambda wc: f"results/{wc.dataset}/depth",
     shell:
-        "molprobe depth-table {params.root:q} --output {output:q} > {log:q} 2>&1"
+        "molprobe depth-table {input:q} --output {output.table:q}"
+        " --runs-output {output.runs:q} > {log:q} 2>&1"

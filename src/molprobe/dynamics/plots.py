@@ -57,73 +57,90 @@ def _step_title(step: int) -> str:
     return "at initialization" if step == 0 else f"after {step} training steps"
 
 
-def gradient_profile_figure(gradients: pd.DataFrame, depth: int) -> Figure:
-    """Gradient norm vs layer (1 = input side), log y, one line per architecture.
+STAGE_TITLES = {
+    "init": "at initialization",
+    "epoch1": "after one epoch",
+    "final": "end of training (early-stopped)",
+}
 
-    Rows: dLoss/dW (weights), dLoss/dh (layer inputs); columns: each recorded step. Lines are
-    geometric means over seeds, bands the min-max over seeds.
+
+def _stages(df: pd.DataFrame) -> list[str]:
+    return [s for s in STAGE_TITLES if s in set(df["stage"])]
+
+
+def gradient_profile_figure(gradients: pd.DataFrame, depth: int) -> Figure:
+    """Per-layer error signal ||dL/dh_l|| (top) and weight gradient ||dL/dW_l|| (bottom), log y.
+
+    Columns: training stages. Lines: geometric means over seeds, bands: min-max over seeds;
+    dashed at init: the mean-field prediction (scaled to the measured last layer).
     """
     df = gradients[gradients["depth"] == depth]
-    steps = sorted(df["step"].unique()) or [0]
-    fig, axes = plt.subplots(2, len(steps), figsize=(5.5 * len(steps), 8), squeeze=False)
+    stages = _stages(df) or ["init"]
+    fig, axes = plt.subplots(2, len(stages), figsize=(5.5 * len(stages), 8), squeeze=False)
     measures = [
-        ("grad_norm_weight", "‖∂loss/∂W‖ of the layer"),
-        ("grad_norm_input", "‖∂loss/∂h‖ of the layer input"),
+        ("error_signal", "error signal ‖∂loss/∂h_l‖ (headline)"),
+        ("grad_norm_weight", "weight gradient ‖∂loss/∂W_l‖"),
     ]
     for row, (col, ylabel) in enumerate(measures):
-        for j, step in enumerate(steps):
+        for j, stage in enumerate(stages):
             ax = axes[row, j]
-            sub = df[df["step"] == step]
+            sub = df[df["stage"] == stage]
             for arch, a in sub.groupby("arch", sort=False):
                 g = a.groupby("layer")[col]
                 mean = g.apply(_geo)
                 ax.plot(mean.index, mean.values, "-o", ms=3, color=_color(arch), label=_label(arch))
                 ax.fill_between(mean.index, g.min(), g.max(), color=_color(arch), alpha=0.15, lw=0)
+                if col == "error_signal" and stage == "init":
+                    mf = a.groupby("layer")["meanfield_error_signal"].apply(_geo)
+                    ax.plot(mf.index, mf.values, "--", color=_color(arch), lw=1)
             ax.set_yscale("log")
             ax.set_xlabel("layer (1 = nearest the input)")
             ax.set_ylabel(ylabel)
-            ax.set_title(f"depth {depth}, {_step_title(step)}")
+            ax.set_title(f"depth {depth}, {STAGE_TITLES[stage]}")
             ax.grid(True, which="major", alpha=0.3)
     axes[0, 0].legend(fontsize=8, loc="best")
-    fig.suptitle("Per-layer gradient norms of deep nets on ECFP (geometric mean over seeds)")
+    fig.suptitle("Per-layer gradients on ECFP (geometric mean over seeds; dashed: mean-field)")
     fig.tight_layout()
     return fig
 
 
-def gradient_ratio_figure(gradients: pd.DataFrame) -> Figure:
-    """Ratio of the first layer's gradient norm to the last layer's vs depth, log y.
+def gradient_ratio_figure(summary: pd.DataFrame) -> Figure:
+    """Layer-1 / layer-L ratio vs depth, log y, one panel per stage (``gradient_summary``).
 
-    Solid: weight gradients; dashed: layer-input gradients. One panel per recorded step;
-    1 means no vanishing or exploding; geometric mean over seeds.
+    Solid with 95 % interval over seeds: error signal (headline); dotted: weight gradient;
+    dashed (init): mean-field prediction of the error signal.
     """
-    steps = sorted(gradients["step"].unique()) or [0]
-    fig, axes = plt.subplots(1, len(steps), figsize=(5.5 * len(steps), 4.5), squeeze=False)
-    for j, step in enumerate(steps):
+    stages = _stages(summary) or ["init"]
+    fig, axes = plt.subplots(1, len(stages), figsize=(5.5 * len(stages), 4.8), squeeze=False)
+    for j, stage in enumerate(stages):
         ax = axes[0, j]
-        sub = gradients[gradients["step"] == step]
+        sub = summary[summary["stage"] == stage]
         for arch, a in sub.groupby("arch", sort=False):
-            for col, style in (("grad_norm_weight", "-o"), ("grad_norm_input", "--")):
-                ratios = []
-                for depth, d in a.groupby("depth"):
-                    first = d[d["layer"] == 1].set_index("seed")[col]
-                    last = d[d["layer"] == depth].set_index("seed")[col]
-                    ratios.append((depth, _geo(first / last)))
-                if not ratios:
-                    continue
-                x, y = zip(*ratios, strict=True)
-                ax.plot(
-                    x,
-                    y,
-                    style,
-                    ms=4,
-                    color=_color(arch),
-                    label=_label(arch) if col == "grad_norm_weight" else None,
-                )
+            a = a.sort_values("depth")
+            c = _color(arch)
+            ax.plot(a["depth"], a["error_signal_ratio"], "-o", ms=4, color=c, label=_label(arch))
+            ax.fill_between(
+                a["depth"],
+                a["error_signal_ratio_low"],
+                a["error_signal_ratio_high"],
+                color=c,
+                alpha=0.15,
+                lw=0,
+            )
+            ax.plot(a["depth"], a["weight_grad_ratio"], ":", color=c, lw=1)
+            if stage == "init":
+                ax.plot(a["depth"], a["meanfield_ratio"], "--", color=c, lw=1)
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set_yscale("log")
+        ax.set_xscale("log", base=2)
         ax.set_xlabel("depth (hidden layers)")
-        ax.set_ylabel("gradient norm, layer 1 / layer L")
-        ax.set_title(_step_title(step) + "\nsolid: weights, dashed: layer inputs")
+        ax.set_ylabel("layer 1 / layer L")
+        ax.set_title(
+            STAGE_TITLES[stage]
+            + "\nsolid: error signal (95 % CI), dotted: weight gradient"
+            + (", dashed: mean-field" if stage == "init" else ""),
+            fontsize=9,
+        )
         ax.grid(True, which="major", alpha=0.3)
     axes[0, 0].legend(fontsize=8, loc="best")
     fig.tight_layout()
@@ -131,24 +148,42 @@ def gradient_ratio_figure(gradients: pd.DataFrame) -> Figure:
 
 
 def jacobian_figure(jacobian: pd.DataFrame) -> Figure:
-    """Mean log10 singular value and log10 spread of dh_L/dh_1 vs depth, at each step."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for arch, a in jacobian.groupby("arch", sort=False):
-        for step, s in a.groupby("step"):
-            g = s.groupby("depth")
-            style = "-o" if step == 0 else ":s"
-            lab = _label(arch) if step == 0 else None
-            axes[0].plot(g["mean_log10_sv"].mean(), style, ms=4, color=_color(arch), label=lab)
-            axes[1].plot(g["log10_spread"].mean(), style, ms=4, color=_color(arch), label=lab)
-    axes[0].axhline(0, color="k", lw=0.8)
-    axes[0].set_ylabel("mean log10 singular value of ∂h_L/∂h_1")
-    axes[1].set_ylabel("log10 (σ_max / σ_min, nonzero σ)")
-    for ax in axes:
-        ax.set_xlabel("depth (hidden layers)")
-        ax.grid(True, alpha=0.3)
-    axes[1].set_title("spread (saturates near 12: float64 limit)")
-    axes[0].set_title("gain (0 = norm preserving); solid: init, dotted: trained")
-    axes[0].legend(fontsize=8)
+    """Distribution over molecules of log10 singular values of dh_L/dh_1, per stage.
+
+    Left: mean log10 singular value (gain; 0 = norm preserving); right: log10 spread
+    (sigma_max / smallest nonzero sigma). Box per (arch, stage) at the largest depth measured.
+    """
+    depth = int(jacobian["depth"].max())
+    d = jacobian[jacobian["depth"] == depth]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    stages = _stages(d) or ["init"]
+    archs = list(dict.fromkeys(d["arch"]))
+    for k, (col, title) in enumerate(
+        [("mean_log10_sv", "mean log10 σ of ∂h_L/∂h_1"), ("log10_spread", "log10 σ_max/σ_min")]
+    ):
+        ax = axes[k]
+        for i, arch in enumerate(archs):
+            for s_i, stage in enumerate(stages):
+                v = (
+                    d[(d["arch"] == arch) & (d["stage"] == stage)][col]
+                    .replace([np.inf, -np.inf], np.nan)
+                    .dropna()
+                )
+                if v.empty:
+                    continue
+                pos = i * (len(stages) + 1) + s_i
+                bp = ax.boxplot([v], positions=[pos], widths=0.8, patch_artist=True)
+                bp["boxes"][0].set_facecolor(_color(arch))
+                bp["boxes"][0].set_alpha(0.3 + 0.3 * s_i)
+        ax.set_xticks(
+            [i * (len(stages) + 1) + (len(stages) - 1) / 2 for i in range(len(archs))],
+            [_label(a) for a in archs],
+            rotation=30,
+            fontsize=8,
+        )
+        ax.set_title(f"{title}, depth {depth}; boxes: {', '.join(stages)}", fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[1].text(0.01, 0.97, "saturates near 12 (float64)", transform=axes[1].transAxes, va="top")
     fig.tight_layout()
     return fig
 
@@ -250,5 +285,50 @@ def prediction_spread_figure(summary: pd.DataFrame) -> Figure:
     ax.set_ylabel("std of prediction across SMILES of a molecule")
     ax.set_title("Prediction spread across randomized SMILES (lower = more invariant)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def planted_credit_figure(credit: pd.DataFrame, summary: pd.DataFrame, n_bins: int = 5) -> Figure:
+    """Share of |credit| on the planted S vs S's relative position, one panel per model.
+
+    Solid: integrated gradients, dotted: occlusion; dashed grey: the share under uniform
+    credit (S tokens / all tokens); mean per position bin with its 95 % interval over seeds.
+    """
+    archs = list(dict.fromkeys(credit["arch"]))
+    fig, axes = plt.subplots(
+        1, len(archs), figsize=(4.2 * len(archs), 4), squeeze=False, sharey=True
+    )
+    edges = np.linspace(0, 1, n_bins + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    info = summary.set_index("arch") if not summary.empty else None
+    for ax, arch in zip(axes[0], archs, strict=True):
+        sub = credit[credit["arch"] == arch].copy()
+        sub["bin"] = np.clip(np.digitize(sub["position"], edges) - 1, 0, n_bins - 1)
+        for col, style in (
+            ("credit_share", "-o"),
+            ("ablation_share", ":s"),
+            ("uniform_share", "--"),
+        ):
+            per_seed = (
+                sub.groupby(["seed", "bin"])[col].mean().unstack("seed").reindex(range(n_bins))
+            )
+            mean = per_seed.mean(axis=1)
+            color = "grey" if col == "uniform_share" else _color(arch)
+            ax.plot(centers, mean.values, style, color=color, ms=4, label=col.replace("_", " "))
+            if col != "uniform_share" and per_seed.shape[1] > 1:
+                half = 1.96 * per_seed.std(axis=1) / np.sqrt(per_seed.shape[1])
+                ax.fill_between(centers, mean - half, mean + half, color=color, alpha=0.15, lw=0)
+        title = _label(arch)
+        if info is not None and arch in info.index:
+            r = info.loc[arch]
+            title += f"\nROC-AUC {r['roc_auc']:.3f}; " + (
+                "learned" if r["learned"] else "not learned"
+            )
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("S position in the SMILES (0 = start, 1 = end)")
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].set_ylabel("share of |credit| on S's tokens")
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig

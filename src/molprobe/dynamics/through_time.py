@@ -18,9 +18,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from molprobe.dynamics.gradients import masked_bce_loss, resolve_device
+from molprobe.dynamics.gradients import masked_bce_loss
 from molprobe.errors import MolprobeError
 from molprobe.models.lstm import SmilesLSTM
+from molprobe.training.device import resolve_device
 
 THROUGH_TIME_COLUMNS = [
     "arch",
