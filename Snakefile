@@ -1,9 +1,18 @@
 # molprobe: train deep nets on molecules, look inside them, screen libraries with them.
 # Run with:  snakemake --cores 2 --workflow-profile workflow/profiles/default   (or `make run`)
 # Report:    snakemake --cores 2 --workflow-profile workflow/profiles/default --report results/report.html
+import os
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# Jobs find `molprobe` beside the Python that runs Snakemake (e.g. .venv/bin), so
+# `.venv/bin/snakemake ...` works from a plain shell, venv activated or not.
+os.environ["PATH"] = os.pathsep.join(
+    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
+)
 
 
 configfile: "config/config.yaml"
