@@ -2,16 +2,18 @@
 # Run with:  snakemake --cores 2 --workflow-profile workflow/profiles/default   (or `make run`)
 # Report:    snakemake --cores 2 --workflow-profile workflow/profiles/default --report results/report.html
 import os
+import shlex
 import sys
 
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# Jobs find `molprobe` beside the Python that runs Snakemake (e.g. .venv/bin), so
-# `.venv/bin/snakemake ...` works from a plain shell, venv activated or not.
-os.environ["PATH"] = os.pathsep.join(
-    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
+# Jobs that do not find `molprobe` on PATH look beside the Python running Snakemake (e.g.
+# .venv/bin), so `.venv/bin/snakemake ...` works from a plain shell, venv activated or not.
+shell.prefix(
+    "set -euo pipefail; command -v molprobe >/dev/null"
+    f' || export PATH={shlex.quote(os.path.dirname(sys.executable))}:"$PATH"; '
 )
 
 
