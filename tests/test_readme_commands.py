@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import BIN, REPO
 
@@ -129,3 +130,26 @@ def test_makefile_refuses_an_old_python_in_one_line(tmp_path):
     ok = subprocess.run(["make", "-s", "check-python", f"PYTHON={sys.executable}", no_venv],
                         cwd=REPO, capture_output=True, text=True)  # fmt: skip
     assert ok.returncode == 0 and ok.stdout == "", ok.stdout + ok.stderr
+
+
+def dry_run_rules(workdir: Path, env: dict, *config: str) -> dict[str, int]:
+    """{rule: job count} of a dry run (Snakemake's job-stats table)."""
+    proc = subprocess.run([str(BIN / "snakemake"), "-n", "--cores", "2", *config], cwd=workdir,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = proc.stdout.split("Job stats:")[1].split("total")[0]
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+def test_quick_config_runs_every_stage_of_the_default_workflow(tmp_path, mirror):
+    """`make quick` plans every rule the default workflow has, each trained family included,
+    on one seed and a subsample."""
+    workdir, env = checkout(tmp_path), plain_env(mirror)
+    default = dry_run_rules(workdir, env)
+    quick = dry_run_rules(workdir, env, "--configfile", "config/quick.yaml")
+    assert set(default) <= set(quick), sorted(set(default) - set(quick))
+    assert quick["train"] < default["train"] and quick["probe"] <= default["probe"]
+    cfg = yaml.safe_load((REPO / "config" / "quick.yaml").read_text())
+    full = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert set(full["train"]["models"]) <= set(cfg["train"]["models"])
+    assert cfg["splits"]["seeds"] == [0] and 0 < cfg["max_rows"] <= 5000
