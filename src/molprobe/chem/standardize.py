@@ -78,10 +78,8 @@ TOO_SMALL = "too small"
 FAILED = "standardization failed"
 REASONS = (EMPTY, UNPARSABLE, VALENCE, KEKULIZATION, NO_ORGANIC, TOO_LARGE, TOO_SMALL, FAILED)
 
-# task values read as "not measured"
 #: columns of the molecule table (molecules.parquet) that are not tasks
 MOLECULE_ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
-# id column used when none is named and the header has one (the MoleculeNet convention)
 # molecules per task sent to a worker process
 WORKER_BATCH = 2_000
 
