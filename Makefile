@@ -1,5 +1,5 @@
-# molprobe: `make run` runs the default workflow, `make test` runs the tests.
-# Both create .venv and install the package when needed.
+# molprobe: `make quick` runs every stage on a subsample (minutes), `make run` the default
+# workflow (hours), `make test` the tests. All create .venv and install the package when needed.
 SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
@@ -11,15 +11,32 @@ MOLPROBE_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export MOLPROBE_MIRROR
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
 
-.PHONY: install run report test test-fast test-cluster lint format bench bench-train dry-run clean
+.PHONY: install check-python quick run report test test-fast test-cluster lint format bench bench-train dry-run clean
+
+# Snakemake 9 needs Python >= 3.11: say so in one line instead of a pip resolver error.
+# The interpreter checked is the venv's when there is one, else $(PYTHON).
+define check_python
+	@py=$$(test -x $(BIN)/python && echo $(BIN)/python || echo $(PYTHON)); \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	echo "molprobe needs Python >= 3.11 (Snakemake 9 does), but $$py is $$($$py --version 2>/dev/null || echo 'not found'); run make with PYTHON=python3.11 (or newer)"; \
+	exit 1; }
+endef
+
+check-python:
+	$(check_python)
 
 $(VENV)/.installed: pyproject.toml
+	$(check_python)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
+
+quick: install  ## every stage on a subsample, one seed (config/quick.yaml), then results/report.html
+	$(SNAKEMAKE) --configfile config/quick.yaml
+	$(SNAKEMAKE) --configfile config/quick.yaml --report results/report.html
 
 run: install  ## run the default workflow (config/config.yaml)
 	$(SNAKEMAKE)

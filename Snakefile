@@ -1,9 +1,20 @@
 # molprobe: train deep nets on molecules, look inside them, screen libraries with them.
 # Run with:  snakemake --cores 2 --workflow-profile workflow/profiles/default   (or `make run`)
 # Report:    snakemake --cores 2 --workflow-profile workflow/profiles/default --report results/report.html
+import os
+import shlex
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# Jobs that do not find `molprobe` on PATH look beside the Python running Snakemake (e.g.
+# .venv/bin), so `.venv/bin/snakemake ...` works from a plain shell, venv activated or not.
+shell.prefix(
+    "set -euo pipefail; command -v molprobe >/dev/null"
+    f' || export PATH={shlex.quote(os.path.dirname(sys.executable))}:"$PATH"; '
+)
 
 
 configfile: "config/config.yaml"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from molprobe.chem.io import atomic_path
+from molprobe.chem.io import ColumnRoles, atomic_path, detect_columns
 from molprobe.errors import MolprobeError
 
 MIRROR_ENV = "MOLPROBE_MIRROR"
@@ -28,8 +28,8 @@ class DatasetSpec:
 
     name: str
     url: str
-    smiles_column: str = "smiles"
-    task_columns: tuple[str, ...] | None = None  # None: every column but SMILES/id
+    smiles_column: str | None = None  # None: detected (smiles/canonical_smiles/mol/smi)
+    task_columns: tuple[str, ...] | None = None  # None: every numeric column but SMILES/id
     task_type: str = "classification"  # or "regression"
     id_column: str | None = None
     rename: Mapping[str, str] = field(default_factory=dict)  # source column -> our column
@@ -40,12 +40,17 @@ class DatasetSpec:
         return cls(
             name=name,
             url=entry["url"],
-            smiles_column=entry.get("smiles_column", "smiles"),
+            smiles_column=entry.get("smiles_column"),
             task_columns=tuple(tasks) if tasks else None,
             task_type=entry.get("task_type", "classification"),
             id_column=entry.get("id_column"),
             rename=dict(entry.get("rename") or {}),
         )
+
+    def columns(self, path: str | os.PathLike) -> ColumnRoles:
+        """Roles of the columns of the fetched file, by the rule `standardize` and `screen`
+        use (`molprobe.chem.io.detect_columns`), with this entry's choices applied."""
+        return detect_columns(path, self.smiles_column, self.id_column, self.task_columns)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 
 from molprobe.chem.io import (
+    ColumnRoles,
     atomic_path,
     count_rows,
+    detect_columns,
     detect_format,
+    identifier_column,
     list_columns,
     read_molecules,
 )
@@ -260,3 +263,84 @@ def test_atomic_path_success_and_failure(tmp_path):
         raise RuntimeError("crash while writing")
     assert target.read_text() == "new"  # untouched
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.csv"]  # no temp left
+
+
+# --------------------------------------------------------------------------- column roles
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["id", "name", "compound_id", "cid", "mol_id", "Name", "CID"])
+def test_every_identifier_name_is_recognized(tmp_path, name):
+    path = write(tmp_path / "x.csv", f"{name},smiles,pIC50\nA,CCO,5.1\nB,CCN,6.0\n")
+    roles = detect_columns(path)
+    assert (roles.smiles, roles.id, roles.labels, roles.metadata) == (
+        "smiles",
+        name,
+        ("pIC50",),
+        (),
+    )
+    assert identifier_column(path) == name
+    assert read_all(path, id_column=roles.id)["id"].tolist() == ["A", "B"]
+
+
+def test_text_columns_become_metadata_and_numbers_labels(tmp_path):
+    path = write(
+        tmp_path / "assay.csv",
+        "compound_id,SMILES,pIC50,active,vendor,cid,empty\n"
+        'X1,CCO,5.1,1,"Enamine, Kyiv",17,\n'
+        "X2,CCN,,0,ChemDiv,18,\n"
+        "X3,CCC,6.5,NA,,19,\n",
+    )
+    roles = detect_columns(path)
+    assert roles.smiles == "SMILES" and roles.id == "compound_id"
+    # an all-missing column is a (never measured) label; a second id-named column never is one
+    assert roles.labels == ("pIC50", "active", "empty")
+    assert roles.metadata == ("vendor", "cid")
+    assert roles.line() == "smiles=SMILES id=compound_id labels=3 metadata=vendor,cid"
+
+
+def test_column_roles_negative_controls(tmp_path):
+    # names that merely resemble identifiers are not identifiers; a label with a stray word
+    # stays a label (it is refused when read, naming the row), it is not demoted to metadata
+    path = write(tmp_path / "x.csv", "identifier,smiles,active\nA,CCO,1\nB,CCN,yes\n")
+    roles = detect_columns(path)
+    assert roles.id is None and roles.labels == ("active",) and roles.metadata == ("identifier",)
+    assert detect_columns(write(tmp_path / "y.smi", "CCO a\nCCN b\n")) == ColumnRoles(
+        None, None, (), ()
+    )
+
+
+def test_identifier_preference_and_explicit_choice(tmp_path):
+    path = write(tmp_path / "x.csv", "name,smiles,mol_id,y\nasp,CCO,M1,1\n")
+    assert detect_columns(path).id == "mol_id"
+    assert detect_columns(path).metadata == ("name",)
+    chosen = detect_columns(path, id_column="NAME", label_columns=["Y"])
+    assert (chosen.id, chosen.labels, chosen.metadata) == ("name", ("y",), ())
+    with pytest.raises(InputError, match="no label column 'activity'"):
+        detect_columns(path, label_columns=["activity"])
+    with pytest.raises(InputError, match="no id column 'cas'"):
+        identifier_column(path, "cas")
+
+
+def test_column_roles_of_sdf_properties(tmp_path):
+    from rdkit import Chem
+
+    path = tmp_path / "lib.sdf"
+    with Chem.SDWriter(str(path)) as writer:
+        for i, smi in enumerate(["CCO", "c1ccccc1O"]):
+            mol = Chem.MolFromSmiles(smi)
+            mol.SetProp("_Name", f"m{i}")
+            mol.SetProp("activity", str(0.5 * i))
+            mol.SetProp("supplier", "Sigma")
+            writer.write(mol)
+    roles = detect_columns(path)
+    assert (roles.smiles, roles.id, roles.labels, roles.metadata) == (
+        None,
+        None,
+        ("activity",),
+        ("supplier",),
+    )

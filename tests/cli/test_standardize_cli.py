@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from rdkit import Chem, RDLogger
@@ -100,3 +101,95 @@ def test_errors_are_one_line_and_write_nothing(tmp_path, capsys, name, message):
     assert name in err and message in err and "\n" not in err
     assert not (tmp_path / "data" / "molecules.parquet").exists()
     assert not (tmp_path / "data" / "rejected.csv").exists()
+
+
+# ------------------------------------------------------- column roles shared with `screen`
+
+ID_LABEL = "id,smiles,label\nA1,CCO,1\nA2,c1ccccc1O,0\nA3,CC(=O)O,\nA4,not_a_smiles,1\n"
+NAME_NOTES = (
+    "name,smiles,notes\n"
+    "aspirin,CC(=O)Oc1ccccc1C(=O)O,painkiller\n"
+    'phenol,c1ccccc1O,"toxic, corrosive"\n'
+    "benzene,c1ccccc1,\n"
+)
+
+
+def standardize(tmp_path: Path, text: str, *extra: str) -> tuple[pd.DataFrame, dict]:
+    src = tmp_path / "input.csv"
+    src.write_text(text)
+    assert main(["standardize", str(src), *outputs(tmp_path), *extra]) == 0
+    molecules = pd.read_parquet(tmp_path / "data" / "molecules.parquet")
+    return molecules, json.loads((tmp_path / "data" / "standardize.json").read_text())
+
+
+def test_id_smiles_label_file(tmp_path, capsys):
+    molecules, summary = standardize(tmp_path, ID_LABEL)
+    assert list(molecules.columns) == ["mol_id", "input_smiles", "smiles", "label"]
+    assert molecules["mol_id"].tolist() == ["A1", "A2", "A3"]
+    assert molecules["label"].tolist()[:2] == [1.0, 0.0] and np.isnan(molecules["label"].iloc[2])
+    assert summary["task_columns"] == ["label"] and summary["id_column"] == "id"
+    assert (summary["n_kept"], summary["n_rejected"]) == (3, 1)
+    assert "columns: id=id labels=1 metadata=none" in capsys.readouterr().out
+
+
+def test_name_smiles_notes_file_keeps_notes_as_metadata(tmp_path, capsys):
+    molecules, summary = standardize(tmp_path, NAME_NOTES)
+    assert list(molecules.columns) == ["mol_id", "input_smiles", "smiles", "notes"]
+    assert molecules["mol_id"].tolist() == ["aspirin", "phenol", "benzene"]
+    assert molecules["notes"].tolist() == ["painkiller", "toxic, corrosive", ""]
+    assert summary["task_columns"] == [] and summary["metadata_columns"] == ["notes"]
+    out = capsys.readouterr().out
+    note = [line for line in out.splitlines() if "notes" in line and "--task-columns" in line]
+    assert len(note) == 1, out
+
+
+def test_label_with_a_word_is_refused_in_one_line(tmp_path, capsys):
+    src = tmp_path / "input.csv"
+    src.write_text("id,smiles,label\nA1,CCO,1\nA2,CCN,active\n")
+    assert main(["standardize", str(src), *outputs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "task column 'label' has a non-numeric value 'active'" in err
+    assert "--task-columns" in err and "\n" not in err
+
+
+def test_old_jobs_spelling_still_works_with_a_note(tmp_path, capsys):
+    molecules, _ = standardize(tmp_path, ID_LABEL, "--jobs", "1")
+    assert len(molecules) == 3
+    assert "--jobs is deprecated, use --workers" in capsys.readouterr().err
+    molecules, _ = standardize(tmp_path, ID_LABEL, "--workers", "1")
+    assert len(molecules) == 3
+    assert "deprecated" not in capsys.readouterr().err
+
+
+def test_fetch_reports_the_registry_columns(tmp_path, capsys, mirror):
+    out = tmp_path / "bace.csv.gz"
+    argv = ["fetch", "bace", "--url", "http://127.0.0.1:9/x", "--output", str(out)]
+    assert main([*argv, "--mirror", str(mirror), "--max-rows", "20"]) == 0
+    assert "bace columns: smiles=mol id=None labels=1 metadata=none" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_standardize_and_screen_read_the_same_columns(tmp_path, tox21_path):
+    """The same id/name files through both commands: the same identifiers come out."""
+    d = tmp_path / "model"
+    d.mkdir()
+    raw = d / "tox21.csv"
+    pd.read_csv(tox21_path, nrows=200)[["smiles", "NR-AhR", "SR-p53"]].to_csv(raw, index=False)
+    mols, split, ecfp = d / "molecules.parquet", d / "split.json", d / "ecfp.npz"
+    for argv in (
+        ["standardize", str(raw), "--output", str(mols), "--rejected", str(d / "rej.csv")],
+        ["split", str(mols), "--method", "random", "--seed", "0", "--output", str(split)],
+        ["featurize", str(mols), "--featurizer", "ecfp", "--output", str(ecfp)],
+        ["train", "--model", "rf", "--molecules", str(mols), "--split", str(split),
+         "--features", str(ecfp), "--output-dir", str(d / "rf"), "--params", "n_estimators=10"],
+    ):  # fmt: skip
+        assert main(argv) == 0
+    for i, text in enumerate((ID_LABEL, NAME_NOTES)):
+        work = tmp_path / f"file{i}"
+        work.mkdir()
+        molecules, _ = standardize(work, text)
+        hits = work / "hits.parquet"
+        argv = ["screen", "--models", str(d / "rf"), "--input", str(work / "input.csv")]
+        assert main([*argv, "--output", str(hits), "--no-progress", "--top", "0"]) == 0
+        screened = pd.read_parquet(hits)
+        assert screened["id"].tolist() == molecules["mol_id"].tolist()

@@ -30,7 +30,7 @@ rule standardize:
     params:
         flags=standardize_flags,
     shell:
-        "molprobe standardize {input:q} {params.flags} --jobs {threads}"
+        "molprobe standardize {input:q} {params.flags} --workers {threads}"
         " --output {output.molecules:q} --rejected {output.rejected:q}"
         " --summary {output.summary:q} > {log:q} 2>&1"
 

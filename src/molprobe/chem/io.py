@@ -15,6 +15,10 @@ ledger. Problems with the file as a whole raise `molprobe.errors.InputError` (fi
 missing SMILES column, wrong delimiter, truncated or corrupt gzip). A header-only or empty
 file is not an error: it yields no rows.
 
+`detect_columns` is the one rule, shared by `standardize`, `screen` and the dataset registry,
+that says which column holds the SMILES, which the identifier, which the labels and which are
+text kept as metadata (see `ColumnRoles`).
+
 `atomic_path` is the helper every CLI uses to write outputs atomically.
 """
 
@@ -28,6 +32,7 @@ import os
 import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -36,10 +41,15 @@ from molprobe.errors import InputError
 
 __all__ = [
     "FORMATS",
+    "ID_COLUMN_CANDIDATES",
+    "MISSING_VALUES",
     "SMILES_COLUMN_CANDIDATES",
+    "ColumnRoles",
     "atomic_path",
     "count_rows",
+    "detect_columns",
     "detect_format",
+    "identifier_column",
     "list_columns",
     "read_molecules",
     "resolve_smiles_column",
@@ -47,6 +57,10 @@ __all__ = [
 
 FORMATS = ("csv", "tsv", "smi", "sdf")
 SMILES_COLUMN_CANDIDATES = ("smiles", "canonical_smiles", "mol", "smi")
+# identifier columns, in order of preference (any case); never taken as labels
+ID_COLUMN_CANDIDATES = ("mol_id", "id", "compound_id", "cid", "name")
+# label cells that mean "not measured" (any case, after stripping)
+MISSING_VALUES = frozenset({"", "nan", "na", "n/a", "none", "null", "?"})
 UNPARSABLE_SDF = "unparsable SDF record"
 
 _EXTENSIONS = {
@@ -323,6 +337,100 @@ def resolve_smiles_column(path: str | os.PathLike, smiles_column: str | None = N
     if not header:
         return smiles_column
     return header[_smiles_column_index(path, header, smiles_column)]
+
+
+def identifier_column(path: str | os.PathLike, id_column: str | None = None) -> str | None:
+    """The identifier column of a CSV/TSV as spelled in the header: `id_column` when given
+    (checked), else the first of `ID_COLUMN_CANDIDATES` present (any case), else None.
+    SMILES and SDF files: `id_column` unchanged (their names are the identifiers)."""
+    path = Path(path)
+    if detect_format(path) not in ("csv", "tsv"):
+        return id_column
+    header = list_columns(path)
+    if id_column is not None:
+        return header[_find_column(path, header, id_column, "id")] if header else id_column
+    lowered = {h.lower(): h for h in reversed(header)}  # first spelling wins
+    return next((lowered[c] for c in ID_COLUMN_CANDIDATES if c in lowered), None)
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """What each column of a molecule file is (names as spelled in the file).
+
+    `smiles`: the SMILES column (None for SMILES and SDF files); `id`: the identifier column
+    (None: the molecule names of SMILES/SDF files, or none); `labels`: numeric columns, the
+    tasks; `metadata`: text columns that are not labels (and further identifier columns),
+    carried along as strings.
+    """
+
+    smiles: str | None
+    id: str | None
+    labels: tuple[str, ...]
+    metadata: tuple[str, ...]
+
+    def line(self) -> str:
+        """One line for logs: ``smiles=smiles id=mol_id labels=12 metadata=notes``."""
+        meta = ",".join(self.metadata) or "none"
+        return f"smiles={self.smiles} id={self.id} labels={len(self.labels)} metadata={meta}"
+
+
+def _is_text(values: pd.Series) -> bool:
+    """True when some value is given and none of the given ones is a number."""
+    given = [v.strip() for v in values.astype(str) if v.strip().lower() not in MISSING_VALUES]
+    if not given:
+        return False
+    for v in given:
+        try:
+            float(v)
+        except ValueError:
+            continue
+        return False
+    return True
+
+
+def detect_columns(
+    path: str | os.PathLike,
+    smiles_column: str | None = None,
+    id_column: str | None = None,
+    label_columns: Sequence[str] | None = None,
+    sample_rows: int = 1000,
+) -> ColumnRoles:
+    """Roles of the columns of a CSV/TSV (record properties for SDF; none for SMILES files).
+
+    SMILES: `smiles_column` or the first of `SMILES_COLUMN_CANDIDATES`; identifier: see
+    `identifier_column`. With `label_columns`, those are the labels and no other column is
+    kept; without it, a column is text metadata when none of its first `sample_rows` values
+    is a number (and some are given), else a label: a label with a stray word is refused
+    later, when its values are read, naming row and column. Columns named like identifiers
+    are never labels.
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    _check_exists(path)
+    if fmt == "smi":
+        if label_columns:
+            raise InputError(
+                path, f"SMILES files have no columns; cannot read {list(label_columns)}"
+            )
+        return ColumnRoles(None, None, (), ())
+    smiles = resolve_smiles_column(path, smiles_column)
+    ident = identifier_column(path, id_column)
+    header = list_columns(path)
+    taken = {c.lower() for c in (smiles, ident) if c}
+    rest = [c for c in header if c and c.lower() not in taken]
+    if label_columns is not None:  # the caller chose: only these columns are read
+        labels = list(label_columns)
+        if fmt in ("csv", "tsv") and header:
+            labels = [header[_find_column(path, header, c, "label")] for c in labels]
+        return ColumnRoles(smiles, ident, tuple(labels), ())
+    id_like = [c for c in rest if c.lower() in ID_COLUMN_CANDIDATES]
+    candidates = [c for c in rest if c not in id_like]
+    if not candidates:
+        return ColumnRoles(smiles, ident, (), tuple(id_like))
+    sample = next(read_molecules(path, smiles, None, candidates, chunk_size=max(sample_rows, 1)))
+    numeric = [c for c in candidates if not _is_text(sample[c])]
+    text = [c for c in rest if c not in numeric]
+    return ColumnRoles(smiles, ident, tuple(numeric), tuple(text))
 
 
 def read_molecules(

@@ -48,7 +48,7 @@ import pandas as pd
 from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-from molprobe.chem.io import detect_format, list_columns, read_molecules, resolve_smiles_column
+from molprobe.chem.io import MISSING_VALUES, detect_columns, read_molecules
 from molprobe.errors import InputError
 
 __all__ = [
@@ -78,12 +78,8 @@ TOO_SMALL = "too small"
 FAILED = "standardization failed"
 REASONS = (EMPTY, UNPARSABLE, VALENCE, KEKULIZATION, NO_ORGANIC, TOO_LARGE, TOO_SMALL, FAILED)
 
-# task values read as "not measured"
-MISSING_VALUES = frozenset({"", "nan", "na", "n/a", "none", "null", "?"})
 #: columns of the molecule table (molecules.parquet) that are not tasks
 MOLECULE_ID_COLUMNS = ("mol_id", "input_smiles", "smiles")
-# id column used when none is named and the header has one (the MoleculeNet convention)
-DEFAULT_ID_COLUMNS = ("mol_id",)
 # molecules per task sent to a worker process
 WORKER_BATCH = 2_000
 
@@ -456,16 +452,13 @@ class StandardizeOutcome:
     rejected: pd.DataFrame
     report: Reconciliation
     task_columns: list[str] = field(default_factory=list)
+    metadata_columns: list[str] = field(default_factory=list)  # text columns, kept as given
+    id_column: str | None = None  # the column mol_id came from (None: names or mol{row})
+    ignored_columns: list[str] = field(default_factory=list)  # text columns named like outputs
 
 
-def _default_task_columns(
-    path: Path, fmt: str, smiles_column: str | None, id_column: str | None
-) -> list[str]:
-    if fmt == "smi":
-        return []
-    header = list_columns(path)
-    skip = {c.lower() for c in (smiles_column, id_column) if c}
-    return [c for c in header if c.lower() not in skip and c != ""]
+# text columns with these names would clash with the reader's or the molecule table's columns
+_RESERVED_NAMES = frozenset({"row", "input", "id", "read_error", "mol", *MOLECULE_ID_COLUMNS})
 
 
 def _coerce_tasks(path: Path, chunk: pd.DataFrame, task_columns: Sequence[str]) -> None:
@@ -514,30 +507,27 @@ def standardize_file(
 ) -> StandardizeOutcome:
     """Read, standardize and de-duplicate a whole dataset; reconcile every input row.
 
-    `task_columns` default to every column except the SMILES and id columns (CSV/TSV header,
-    or the first record's properties for SDF; none for SMILES files); their values become
-    float (empty/NA = NaN) and a non-numeric value raises `InputError` naming row and column.
-    Without `id_column`, a ``mol_id`` column is used when the header has one; otherwise
-    ``mol_id`` is ``mol{row:06d}`` (SMILES/SDF files: the molecule name when present).
+    Columns get their roles from `molprobe.chem.io.detect_columns`: the SMILES column, the
+    identifier (`id_column`, else the first of mol_id/id/compound_id/cid/name), the labels
+    (`task_columns`, else every numeric column) and text metadata (kept as strings after the
+    tasks). Label values become float (empty/NA = NaN); a non-numeric one raises `InputError`
+    naming row and column. ``mol_id`` is the identifier, else ``mol{row:06d}`` (SMILES/SDF
+    files: the molecule name when present).
     """
     recipe = recipe or StandardizeRecipe()
     path = Path(path)
-    fmt = detect_format(path)
-    if fmt in ("csv", "tsv"):
-        smiles_column = resolve_smiles_column(path, smiles_column)
-        if id_column is None:
-            header = {c.lower(): c for c in list_columns(path)}
-            id_column = next((header[c] for c in DEFAULT_ID_COLUMNS if c in header), None)
-    if task_columns is None:
-        task_columns = _default_task_columns(path, fmt, smiles_column, id_column)
-    task_columns = list(task_columns)
+    roles = detect_columns(path, smiles_column, id_column, task_columns)
+    smiles_column, id_column = roles.smiles, roles.id
+    task_columns = list(roles.labels)
+    metadata = [c for c in roles.metadata if c not in _RESERVED_NAMES]
+    ignored = [c for c in roles.metadata if c in _RESERVED_NAMES]
 
     n_jobs = resolve_jobs(n_jobs)
     kept_parts, rejected_parts, n_in = [], [], 0
     executor = make_executor(n_jobs) if n_jobs > 1 else None
     try:
         for chunk in read_molecules(
-            path, smiles_column, id_column, columns=task_columns, chunk_size=chunk_size
+            path, smiles_column, id_column, [*task_columns, *metadata], chunk_size=chunk_size
         ):
             n_in += len(chunk)
             _coerce_tasks(path, chunk, task_columns)
@@ -552,7 +542,7 @@ def standardize_file(
     rejected = pd.concat(rejected_parts, ignore_index=True)
     merged, n_merged = merge_duplicates(kept, task_columns, task_type)
     merged.insert(0, "mol_id", _assign_mol_ids(merged))
-    molecules = merged[["mol_id", "input_smiles", "smiles", *task_columns]].copy()
+    molecules = merged[["mol_id", "input_smiles", "smiles", *task_columns, *metadata]].copy()
     for col in task_columns:
         molecules[col] = molecules[col].astype("float64")
     report = Reconciliation(
@@ -563,7 +553,15 @@ def standardize_file(
         reasons=reason_counts(rejected["reason"]),
     )
     report.check()
-    return StandardizeOutcome(molecules.reset_index(drop=True), rejected, report, task_columns)
+    return StandardizeOutcome(
+        molecules.reset_index(drop=True),
+        rejected,
+        report,
+        task_columns,
+        metadata,
+        id_column,
+        ignored,
+    )
 
 
 def reason_counts(reasons: Iterable[str]) -> dict[str, int]:

@@ -12,6 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from molprobe.chem.io import ID_COLUMN_CANDIDATES
+from molprobe.cli.options import add_workers
+
 
 def register(sub) -> None:
     """Add this group's subcommands to the `molprobe` parser."""
@@ -40,13 +43,14 @@ def _add_standardize(sub) -> None:
         "--smiles-column", help="SMILES column (default: smiles/canonical_smiles/mol/smi)"
     )
     p.add_argument(
-        "--id-column", help="identifier column kept as mol_id (default: mol_id if present)"
+        "--id-column",
+        help=f"identifier column kept as mol_id (default: first of {'/'.join(ID_COLUMN_CANDIDATES)})",
     )
     p.add_argument(
         "--task-columns",
         nargs="+",
         metavar="COL",
-        help="label columns (default: every column except the SMILES and id columns)",
+        help="label columns (default: every numeric column; text columns are kept as metadata)",
     )
     p.add_argument(
         "--task-type",
@@ -67,7 +71,7 @@ def _add_standardize(sub) -> None:
     p.add_argument("--remove-isotopes", action="store_true", help="drop isotope labels")
     p.add_argument("--max-heavy-atoms", type=int, default=150, help="reject larger (default 150)")
     p.add_argument("--min-heavy-atoms", type=int, default=1, help="reject smaller (default 1)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all cores)")
+    add_workers(p, help="worker processes (0 = all cores)")
     p.add_argument("--chunk-size", type=int, default=10_000, help="rows read at a time")
     p.set_defaults(func=_run_standardize)
 
@@ -99,7 +103,7 @@ def _run_standardize(args: argparse.Namespace) -> int:
         task_columns=args.task_columns,
         task_type=args.task_type,
         id_column=args.id_column,
-        n_jobs=args.jobs,
+        n_jobs=args.workers,
         chunk_size=args.chunk_size,
     )
     seconds = time.perf_counter() - start
@@ -114,6 +118,8 @@ def _run_standardize(args: argparse.Namespace) -> int:
             **report.to_dict(),
             "recipe": recipe.spec,
             "task_columns": outcome.task_columns,
+            "id_column": outcome.id_column,
+            "metadata_columns": outcome.metadata_columns,
             "task_type": args.task_type,
             "input": str(args.input),
             "rdkit_version": rdkit.__version__,
@@ -126,6 +132,20 @@ def _run_standardize(args: argparse.Namespace) -> int:
     print(report.line())
     for reason, count in report.reasons.items():
         print(f"  {reason}: {count}")
+    print(
+        f"columns: id={outcome.id_column} labels={len(outcome.task_columns)}"
+        f" metadata={','.join(outcome.metadata_columns) or 'none'}"
+    )
+    if outcome.metadata_columns:
+        print(
+            f"  kept as text metadata, not labels: {', '.join(outcome.metadata_columns)}"
+            " (to train on a column, name the labels with --task-columns)"
+        )
+    if outcome.ignored_columns:
+        print(
+            f"  not kept (names of output columns): {', '.join(outcome.ignored_columns)}"
+            " (rename them in the input file to keep them)"
+        )
     print(
         f"{report.n_in / seconds:.0f} molecules/s" if seconds > 0 else "",
         file=sys.stderr,

@@ -52,6 +52,7 @@ def run_fetch(args) -> int:
     print(
         f"{args.name}: {result.n_rows} rows from {result.source} ({result.location}) -> {args.output}"
     )
+    print(f"{args.name} columns: {spec.columns(args.output).line()}")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from molprobe.chem.io import count_rows, detect_format, list_columns
+from molprobe.chem.io import ID_COLUMN_CANDIDATES, count_rows, identifier_column
 from molprobe.errors import MolprobeError
 from molprobe.screening.domain import DEFAULT_THRESHOLD
 from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
@@ -17,8 +17,6 @@ from molprobe.screening.screen import (
     screen_library,
     top_paths,
 )
-
-ID_COLUMN_CANDIDATES = ("mol_id", "id", "name", "compound_id", "cid")
 
 
 def register(sub) -> None:
@@ -105,13 +103,6 @@ def register(sub) -> None:
     e.set_defaults(func=cmd_explain)
 
 
-def _id_column(path: Path, given: str | None) -> str | None:
-    if given is not None or detect_format(path) not in ("csv", "tsv"):
-        return given
-    header = {c.lower(): c for c in list_columns(path)}
-    return next((header[c] for c in ID_COLUMN_CANDIDATES if c in header), None)
-
-
 def cmd_screen(args: argparse.Namespace) -> int:
     if args.chunk_size < 1 or args.workers < 1:
         raise MolprobeError("--chunk-size and --workers must be >= 1")
@@ -123,7 +114,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         top=args.top,
         rank_by=args.rank_by,
         smiles_column=args.smiles_column,
-        id_column=_id_column(library, args.id_column),
+        id_column=identifier_column(library, args.id_column),
         progress=False if args.no_progress else None,
         row_offset=args.row_offset,
     )
