@@ -194,7 +194,6 @@ def test_evaluate_reproduces_test_metrics_and_refuses_other_featurizer(workdir, 
 
 
 def test_train_lstm_on_tokens(workdir, tmp_path):
-    pytest.importorskip("molprobe.models.lstm")
     from molprobe.chem.featurize import save_features
     from molprobe.chem.tokens import SmilesTokenizer
 
