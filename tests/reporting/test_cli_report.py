@@ -114,6 +114,8 @@ def _models_stage(tmp_path):
                                      "A": y[:, 0] * 0.4 + rng.random(30) * 0.6, "A_true": y[:, 0],
                                      "B": rng.random(30), "B_true": y[:, 1]})  # fmt: skip
                 pred.to_parquet(run / "predictions.parquet")
+                meta = {"name": name, "model": model, "split": {"name": split}, "seed": seed}
+                (run / "metrics.json").write_text(json.dumps(meta))
                 pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.62],
                               "val_metric": [0.6, 0.7, 0.69]}).to_csv(run / "history.csv", index=False)  # fmt: skip
                 v = base + 0.01 * seed - (0.05 if split == "scaffold" else 0)
@@ -132,7 +134,8 @@ def test_report_models_and_depth(tmp_path):
     root = _models_stage(tmp_path)
     out = tmp_path / "report/models"
     assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
-                 "--models-dir", str(root / "models"), "--outdir", str(out)]) == 0  # fmt: skip
+                 "--runs", *map(str, sorted((root / "models").glob("*/*/seed*"))),
+                 "--outdir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "models")
     head = json.loads((out / "headline.json").read_text())
     assert head["numbers"]["best"] == "snn" and "scaffold split" in head["lines"][0]

@@ -250,16 +250,16 @@ def test_explain_hits_needs_an_attributable_model(models, tmp_path):
 def test_ensemble_shares_featurization_without_changing_predictions(models):
     import numpy as np
 
-    from molprobe.screening.ensemble import load_ensemble, member_features
-    from molprobe.training.loop import predict
+    from molprobe.inference.inputs import ModelInputs
+    from molprobe.inference.predict import predict
+    from molprobe.screening.ensemble import load_ensemble
 
     ensemble = load_ensemble([models])
     smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1"]
     shared = ensemble.predict(smiles)
     for k, member in enumerate(ensemble.members):  # each member featurized on its own
-        alone = predict(
-            member.model, member_features(member, smiles), None, ensemble.task_type, None
-        )
+        feats = ModelInputs.from_checkpoint(member).featurize(smiles)
+        alone = predict(member.model, feats, None, ensemble.task_type, None)
         np.testing.assert_allclose(shared[k], alone, rtol=1e-6)
 
 
@@ -270,7 +270,8 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     import numpy as np
 
     from molprobe.chem.io import read_molecules
-    from molprobe.screening.ensemble import block_key, load_ensemble
+    from molprobe.inference.inputs import block_key
+    from molprobe.screening.ensemble import load_ensemble
     from molprobe.screening.screen import ECFP4_KEY, _alerts_for, score_chunk
 
     ensemble = load_ensemble([models])

@@ -10,9 +10,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from molprobe.errors import MolprobeError
+from molprobe.inference.predict import predict
 from molprobe.training.data import BatchLoader, Split, make_source
 from molprobe.training.device import resolve_device
-from molprobe.training.loop import fit, make_train_config, predict
+from molprobe.training.loop import fit, make_train_config
 from molprobe.training.metrics import evaluate
 from tests.training._data import ecfp_bits, random_split, tox21_slice
 

@@ -102,7 +102,6 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     import torch
 
     from molprobe.chem.concepts import ConceptTable, atom_environments
-    from molprobe.cli.train import _read_molecules, load_inputs
     from molprobe.models.registry import InputDims, build_model, get_spec, make_params
     from molprobe.probing.activations import collect_activations, random_copy
     from molprobe.probing.neurons import detector_atoms, detector_examples, neuron_table
@@ -117,13 +116,15 @@ def cmd_probe(args: argparse.Namespace) -> int:  # noqa: C901 - orchestration, s
     )  # fmt: skip
     from molprobe.probing.verdict import task_concept_links, verdict_markdown
     from molprobe.training.checkpoint import load_model
+    from molprobe.training.features import load_inputs
+    from molprobe.training.tables import read_labelled_molecules
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if len(args.splits) not in (1, len(args.model_dirs)):
         raise MolprobeError("--splits takes one file, or one per --model-dirs entry")
     device = resolve_device(args.device)
-    mols, _ = _read_molecules(args.molecules, None)
+    mols, _ = read_labelled_molecules(args.molecules, None)
     table = ConceptTable.load(args.concepts)
     if table.n_molecules != len(mols) or table.smiles != mols["smiles"].tolist():
         raise InputError(args.concepts, "concept table does not match the molecule table")

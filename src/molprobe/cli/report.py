@@ -3,7 +3,7 @@ Snakemake report (``snakemake --report``): PNG/SVG figures, HTML tables (shown i
 report) with a CSV twin, and ``headline.json`` (sentences for the summary page).
 
     molprobe report data      --dataset tox21 --molecules ... --rejected ... --summary ... --splits ... --outdir ...
-    molprobe report models    --dataset tox21 --comparison comparison.csv --models-dir results/tox21/models --outdir ...
+    molprobe report models    --dataset tox21 --comparison comparison.csv --runs RUN_DIR... --outdir ...
     molprobe report depth     --table depth.csv --output depth.png
     molprobe report probes    --model snn --probes probes.parquet [--neurons neurons.parquet] --outdir ...
     molprobe report dynamics  --gradients gradients.parquet [--through-time ...] [--lstm-credit ...] --outdir ...
@@ -57,8 +57,9 @@ def register(sub) -> None:
     m.add_argument(
         "--comparison", required=True, type=Path, help="comparison.csv of `molprobe compare`"
     )
-    m.add_argument("--models-dir", required=True, type=Path,
-                   help="results/{dataset}/models: holds {model}/{split}/seed{n}/ run folders")  # fmt: skip
+    m.add_argument("--runs", nargs="+", required=True, type=Path,
+                   help="run folders of `molprobe train` (metrics.json, history.csv, "
+                   "predictions.parquet): only these are read")  # fmt: skip
     _outdir(m)
     m.set_defaults(func=run_models)
 
@@ -289,6 +290,23 @@ def _write_placeholder_png(path: Path, text: str) -> None:
 # ------------------------------------------------------------------------------------- models
 
 
+def _run_ids(dirs: list[Path]) -> list[tuple[str, str, str, Path]]:
+    """(name, split, ``seed<n>``, folder) of each run folder from its metrics.json, sorted."""
+    out = []
+    for d in dict.fromkeys(dirs):
+        path = d / "metrics.json"
+        try:
+            m = json.loads(path.read_text())
+            out.append(
+                (str(m.get("name", m["model"])), str(m["split"]["name"]), f"seed{m['seed']}", d)
+            )
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except (KeyError, TypeError, json.JSONDecodeError) as err:
+            raise InputError(path, f"not a molprobe metrics file ({err})") from None
+    return sorted(out, key=lambda r: r[:3])
+
+
 def run_models(args) -> int:
     from molprobe.reporting import plots
     from molprobe.reporting.stages import best_run, comparison_summary, prediction_pairs
@@ -306,20 +324,18 @@ def run_models(args) -> int:
     # --ensemble` is an average of runs and has no directory of its own
     ensemble = summary[summary["model"] == "ensemble"]
     best = best_run(summary[summary["model"] != "ensemble"])
-    run_root = args.models_dir / str(best["name"]) / str(best["split"])
-    pred_files = sorted(run_root.glob("seed*/predictions.parquet"))
-    if not pred_files:
-        raise MolprobeError(
-            f"no predictions.parquet below {run_root} for the best model {best['name']}"
-        )
-    y_true, y_score = prediction_pairs(_read_table(pred_files[0]))
-    title = f"{args.dataset}: {best['name']} ({best['split']} split, {pred_files[0].parent.name}), test set"
+    runs = _run_ids(args.runs)
+    mine = [r for r in runs if r[:2] == (str(best["name"]), str(best["split"]))]
+    if not mine:
+        raise MolprobeError(f"no run folder among --runs for the best model {best['name']}")
+    _, _, seed_label, best_dir = mine[0]
+    y_true, y_score = prediction_pairs(_read_table(best_dir / "predictions.parquet"))
+    title = f"{args.dataset}: {best['name']} ({best['split']} split, {seed_label}), test set"
     _save_figure(plots.plot_roc_pr(y_true, y_score, title), out / "roc_pr.png")
 
     histories = []
-    for path in sorted(args.models_dir.glob("*/*/seed*/history.csv")):
-        name, split, seed = path.parts[-4], path.parts[-3], path.parts[-2]
-        h = _read_table(path)
+    for name, split, seed, run_dir in runs:
+        h = _read_table(run_dir / "history.csv")
         model = summary.loc[summary["name"] == name, "model"]
         histories.append(
             h.assign(run=f"{name} {split} {seed}", model=model.iloc[0] if len(model) else name)

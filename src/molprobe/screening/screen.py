@@ -35,8 +35,8 @@ from rdkit import Chem
 from molprobe.chem.io import atomic_path, read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
+from molprobe.inference.inputs import block_key
 from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
-from molprobe.screening.ensemble import block_key
 
 log = logging.getLogger(__name__)
 
