@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 def register(sub) -> None:
     """Add ``train`` and ``compare`` to the `molprobe` parser."""
     from molprobe.models.registry import MODELS
+    from molprobe.training.metrics import N_BOOTSTRAP
 
     p = sub.add_parser(
         "train",
@@ -55,7 +56,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the split's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--name", help="run name used in comparisons (default: the model name)")
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for CIs")
+    p.add_argument("--bootstrap", type=int, default=N_BOOTSTRAP, help="bootstrap resamples for CIs")
     p.add_argument(
         "--standardize-summary",
         type=Path,
@@ -78,7 +79,7 @@ def register(sub) -> None:
     e.add_argument("--features", type=Path, action="append", required=True)
     e.add_argument("--output", type=Path, required=True, help="metrics JSON to write")
     e.add_argument("--predictions", type=Path, help="also write predictions (.parquet)")
-    e.add_argument("--bootstrap", type=int, default=200)
+    e.add_argument("--bootstrap", type=int, default=N_BOOTSTRAP)
     e.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     e.set_defaults(func=cmd_evaluate)
 

@@ -32,9 +32,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 from rdkit import Chem
 
-from molprobe.chem.io import atomic_path, read_molecules
+from molprobe.chem.io import read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
+from molprobe.fileio import atomic_path
 from molprobe.inference.inputs import block_key
 from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
 
@@ -354,14 +355,19 @@ def rejected_path(output: Path) -> Path:
     return output.with_name(f"{stem}.rejected.csv")
 
 
-def gather(parts: Path, output: Path, summary: ScreenSummary, top: int = 100) -> None:
+def gather(
+    parts: Path, output: Path, summary: ScreenSummary, top: int = ScreenSettings.top
+) -> None:
     """Stream all parts of one run into ``output`` (input order), the ledger, the top hits."""
     pairs = [_part_paths(parts, i) for i in _sorted_parts(parts)]
     gather_files(pairs, output, summary, top)
 
 
 def gather_files(
-    pairs: Sequence[tuple[Path, Path]], output: Path, summary: ScreenSummary, top: int = 100
+    pairs: Sequence[tuple[Path, Path]],
+    output: Path,
+    summary: ScreenSummary,
+    top: int = ScreenSettings.top,
 ) -> None:
     """Concatenate (scored parquet, rejected csv) pairs, in the given order, into ``output``
     and its ledger, streaming (constant memory), and keep the ``top`` rows by score."""

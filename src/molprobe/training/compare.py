@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from molprobe.errors import InputError, MolprobeError
-from molprobe.training.metrics import PRIMARY, evaluate
+from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate
 
 TABLE_COLUMNS = ["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high",
                  "std", "n_seeds"]  # fmt: skip
@@ -85,7 +85,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def ensemble_runs(
-    runs: pd.DataFrame, names: Sequence[str] | None, n_bootstrap: int = 200
+    runs: pd.DataFrame, names: Sequence[str] | None, n_bootstrap: int = N_BOOTSTRAP
 ) -> pd.DataFrame:
     """Average the test predictions (predictions.parquet beside each run's metrics) of the
     runs named ``names`` (all when empty/None) per split x seed and score the average: rows

@@ -23,7 +23,7 @@ from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, data_finge
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
-from molprobe.training.metrics import PRIMARY, Evaluation, evaluate
+from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, Evaluation, evaluate
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class TrainRunConfig:
     seed: int | None = None
     threads: int | None = None
     name: str | None = None
-    bootstrap: int = 200
+    bootstrap: int = N_BOOTSTRAP
 
 
 @dataclass
@@ -230,7 +230,7 @@ def evaluate_run(
     tasks: list[str],
     rows: np.ndarray,
     feature_paths: Sequence[Path],
-    bootstrap: int = 200,
+    bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
 ) -> EvaluateRun:
     """Score the model in ``model_dir`` on ``rows`` of ``mols``, with features from files made
