@@ -15,6 +15,7 @@ import yaml
 from molprobe.chem.featurize import ECFP
 from molprobe.cli import build_parser
 from molprobe.models.registry import MODELS
+from molprobe.reporting.pages import N_EXAMPLES, N_HITS, data_page
 from molprobe.screening.domain import DEFAULT_THRESHOLD, DomainModel
 from molprobe.screening.ensemble import EnsembleLoader, load_ensemble
 from molprobe.screening.screen import ScreenSettings
@@ -38,6 +39,9 @@ REQUIRED = {
     "gather-hits": ["part.parquet", "--output", "hits.parquet"],
     "train": ["--model", "snn", "--molecules", "m", "--split", "s", "--features", "f",
               "--output-dir", "o"],
+    "report data": ["--dataset", "d", "--molecules", "m", "--rejected", "r", "--summary", "s",
+                    "--outdir", "o"],
+    "report screen": ["--hits", "h", "--top", "t", "--outdir", "o"],
     "evaluate": ["--model-dir", "d", "--molecules", "m", "--split", "s", "--features", "f",
                  "--output", "o"],
 }  # fmt: skip
@@ -45,7 +49,8 @@ REQUIRED = {
 
 def cli_default(command: str, dest: str):
     """The default of option ``dest`` of ``molprobe <command>``, as argparse fills it in."""
-    return getattr(build_parser().parse_args([command, *REQUIRED[command]]), dest)
+    argv = [*command.split(), *REQUIRED[command]]
+    return getattr(build_parser().parse_args(argv), dest)
 
 
 def signature_default(func, name: str):
@@ -58,7 +63,7 @@ def test_applicability_domain_threshold_has_one_value():
         "DomainModel": DomainModel().threshold,
         "load_ensemble": signature_default(load_ensemble, "ad_threshold"),
         "EnsembleLoader": EnsembleLoader(("x",)).ad_threshold,
-        "cli": cli_default("screen", dest="ad_threshold"),
+        "cli": cli_default("screen", "ad_threshold"),
     }
     assert values == dict.fromkeys(values, DEFAULT_THRESHOLD)
 
@@ -66,11 +71,18 @@ def test_applicability_domain_threshold_has_one_value():
 def test_screen_top_has_one_value():
     values = {
         "schema": schema_default("screen", "top"),
-        "cli screen": cli_default("screen", dest="top"),
-        "cli gather-hits": cli_default("gather-hits", dest="top"),
+        "cli screen": cli_default("screen", "top"),
+        "cli gather-hits": cli_default("gather-hits", "top"),
     }
     assert values == dict.fromkeys(values, ScreenSettings().top)
-    assert cli_default("screen", dest="chunk_size") == ScreenSettings().chunk_size
+    assert cli_default("screen", "chunk_size") == ScreenSettings().chunk_size
+
+
+def test_report_sizes_have_one_value():
+    assert schema_default("report", "n_examples") == N_EXAMPLES
+    assert cli_default("report data", "n_examples") == N_EXAMPLES
+    assert signature_default(data_page, "n_examples") == N_EXAMPLES
+    assert schema_default("report", "n_hits") == N_HITS == cli_default("report screen", "n_top")
 
 
 def test_bootstrap_resamples_have_one_value():
@@ -78,8 +90,8 @@ def test_bootstrap_resamples_have_one_value():
         "evaluate()": signature_default(evaluate, "n_bootstrap"),
         "TrainRunConfig": TrainRunConfig("snn").bootstrap,
         "evaluate_run": signature_default(evaluate_run, "bootstrap"),
-        "cli train": cli_default("train", dest="bootstrap"),
-        "cli evaluate": cli_default("evaluate", dest="bootstrap"),
+        "cli train": cli_default("train", "bootstrap"),
+        "cli evaluate": cli_default("evaluate", "bootstrap"),
     }
     assert values == dict.fromkeys(values, N_BOOTSTRAP)
 
@@ -113,10 +125,11 @@ def test_registry_params_match_the_model_constructor(name):
     assert drift == {}, f"{name}: registry default vs constructor default"
 
 
-def test_common_smk_restates_no_screen_default():
+def test_common_smk_restates_no_screen_or_report_size_default():
     text = (REPO / "workflow/rules/common.smk").read_text()
     body = text.split("def screen_settings():")[1].split("\ndef ")[0]
     assert "setdefault" not in body and not re.search(r"\b0\.35\b", text)
+    assert not re.search(r"setdefault\(\"(n_examples|n_hits)\"", text)
 
 
 def test_validate_fills_the_schema_defaults():
@@ -128,3 +141,4 @@ def test_validate_fills_the_schema_defaults():
     validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
     assert config["screen"]["ad_threshold"] == DEFAULT_THRESHOLD
     assert config["screen"]["top"] == ScreenSettings().top
+    assert config["report"]["n_hits"] == N_HITS

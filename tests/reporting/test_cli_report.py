@@ -183,7 +183,7 @@ def test_report_probes_dynamics_screen(tmp_path):
                  "--outdir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "probes")
     svg = (out / "neurons.svg").read_text()
-    from molprobe.cli.report import detector_legend
+    from molprobe.reporting.pages import detector_legend
 
     row = pd.read_parquet(tmp_path / "examples.parquet").iloc[0].to_dict()
     assert detector_legend(row) == "OH · l1 unit 3: 2.00 (+) AUC 0.95"  # RDKit draws text as paths

@@ -442,10 +442,9 @@ CATEGORY = {
 
 
 def report_settings():
-    """The `report:` config section with defaults filled in."""
+    """The `report:` config section with defaults filled in (n_examples, n_hits: schema)."""
     r = dict(config.get("report") or {})
     r.setdefault("stages", derived_report_stages())
-    r.setdefault("n_examples", 12)
     r.setdefault(
         "probe_models", probe_settings()["models"]
     )  # results/{ds}/probes/{model}/
@@ -454,7 +453,6 @@ def report_settings():
         "depth_table",
         f"{RESULTS}/{{dataset}}/depth/depth.csv" if depth_settings()[0] else None,
     )
-    r.setdefault("n_hits", 24)
     unknown = sorted(set(r["stages"]) - set(REPORT_STAGES))
     if unknown:
         raise ValueError(
