@@ -54,6 +54,11 @@ ALLOWED_PRIVATE = {
 }
 
 
+# CLI modules over the 250-line limit, owned by work in progress elsewhere (issues 17, 18, 23)
+LONG_CLI_ALLOWED = {"probe.py", "dynamics.py", "shortcuts.py"}
+CLI_MAX_LINES = 250
+
+
 def module_name(path: Path, src: Path = SRC) -> str:
     parts = list(path.relative_to(src).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -221,3 +226,10 @@ def test_the_checks_find_planted_violations(tmp_path):
     assert upward(package_edges(graph)) == {("molprobe.chem", "molprobe.training")}
     # and a clean graph has none
     assert find_cycle({("molprobe.cli", "molprobe.chem")}) is None
+
+
+def test_cli_modules_stay_thin():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (SRC / "molprobe/cli").glob("*.py")}
+    long = {name for name, n in sizes.items() if n > CLI_MAX_LINES}
+    assert long - LONG_CLI_ALLOWED == set(), {n: sizes[n] for n in long}
+    assert LONG_CLI_ALLOWED - long == set(), "now thin: remove from LONG_CLI_ALLOWED"

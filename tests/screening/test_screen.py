@@ -292,3 +292,23 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
         scored["ad_similarity"].to_numpy(), ensemble.domain.similarity(mols)
     )
     assert scored["alerts"].tolist() == _alerts_for(mols)
+
+
+def test_progress_bar_counts_every_row(models, tmp_path, capsys):
+    """With progress on, tqdm reports every input row on stderr; off, nothing is drawn."""
+    from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
+    from molprobe.screening.screen import ScreenSettings, model_fingerprint, screen_library
+
+    lib = tmp_path / "lib.csv"
+    pd.DataFrame({"smiles": LIBRARY * 5}).to_csv(lib, index=False)
+    dirs = find_model_dirs([models])
+    loader = EnsembleLoader(tuple(str(d) for d in dirs))
+    n = len(LIBRARY) * 5
+    for show in (True, False):
+        capsys.readouterr()
+        settings = ScreenSettings(chunk_size=20, progress=show)
+        out = tmp_path / f"hits-{show}.parquet"
+        summary = screen_library(lib, out, loader, model_fingerprint(dirs), settings, n)
+        err = capsys.readouterr().err
+        assert summary.n_in == n
+        assert (f"{n}/{n}" in err) is show, err[-300:]

@@ -156,7 +156,12 @@ def _recipe(summary: Path | None) -> dict | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import sys
+
     import torch
+
+    if not sys.stderr.isatty():  # logs (no progress bar): one line per epoch
+        logging.getLogger("molprobe.training.loop").setLevel(logging.INFO)
 
     threads_before = torch.get_num_threads()
     if args.threads:

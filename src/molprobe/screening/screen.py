@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from rdkit import Chem
+from tqdm.auto import tqdm
 
 from molprobe.chem.io import read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
@@ -220,28 +221,6 @@ def _worker_score(chunk: pd.DataFrame, rank_by: str | None, parts: str, index: i
     return index, len(chunk), len(scored), int(scored["in_domain"].sum())
 
 
-class _Progress:
-    def __init__(self, total: int | None, enabled: bool):
-        self.total, self.enabled, self.start, self.done = total, enabled, time.monotonic(), 0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = self.done / elapsed
-        eta = ""
-        if self.total:
-            eta = f", ETA {max(self.total - self.done, 0) / max(rate, 1e-9):,.0f} s"
-        of = f"/{self.total:,}" if self.total else ""
-        sys.stderr.write(f"\rscreened {self.done:,}{of} molecules ({rate:,.0f} mol/s{eta})   ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def _chunks(input_path: Path, settings: ScreenSettings) -> Iterator[tuple[int, pd.DataFrame]]:
     reader = read_molecules(
         input_path,
@@ -274,7 +253,8 @@ def screen_library(
     _prepare_parts(parts, _manifest(input_path, model_ids, settings))
     summary = ScreenSummary()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
-    progress = _Progress(total_rows, show)
+    progress = tqdm(total=total_rows, disable=not show, unit="mol",
+                    desc="screened", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
 
     def account(index: int, n_rows: int, reused: bool) -> None:
         summary.n_chunks += 1

@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec
@@ -217,7 +219,10 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
     best = {"epoch": 0, "metric": math.nan, "loss": math.inf, "state": None}
     since_best = 0
     t_start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    # a bar on a terminal; logs get one INFO line per epoch instead (see below)
+    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", leave=False,
+               disable=not sys.stderr.isatty(), file=sys.stderr)  # fmt: skip
+    for epoch in bar:
         t0 = time.perf_counter()
         model.train()
         total, count = 0.0, 0
@@ -295,8 +300,10 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
             "epoch %d: train_loss %.4f val_loss %.4f val_%s %.4f (%.1fs)",
             epoch, train_loss, val_loss, metric_name, val_metric, row["seconds"],
         )  # fmt: skip
+        bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{val_metric:.4f}", refresh=False)
         if config.patience > 0 and since_best >= config.patience:
             break
+    bar.close()
 
     if best["state"] is not None:
         model.load_state_dict(best["state"])
