@@ -233,11 +233,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     result = compare_runs(metrics_files(args.results), args.metric, args.ensemble)
     _write_table(args.output, result.table, "csv")
-    if args.plot:
-        from molprobe.reporting.comparison import comparison_bars
-        from molprobe.reporting.plots import close
+    if args.plot:  # the report's comparison figure (mean and 95 % CI over seeds)
+        from molprobe.reporting.plots import close, plot_model_comparison
+        from molprobe.reporting.stages import comparison_summary
 
-        fig = comparison_bars(result.summary, result.runs)
+        metric = str(result.summary["metric"].iloc[0])
+        fig = plot_model_comparison(comparison_summary(result.table), metric)
         fmt = (args.plot.suffix or ".png").lstrip(".")
         write_atomic(args.plot, lambda p: fig.savefig(p, dpi=150, format=fmt))
         close(fig)
