@@ -272,7 +272,7 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     from molprobe.chem.io import read_molecules
     from molprobe.inference.inputs import block_key
     from molprobe.screening.ensemble import load_ensemble
-    from molprobe.screening.screen import ECFP4_KEY, _alerts_for, score_chunk
+    from molprobe.screening.screen import ECFP4_KEY, alert_names, score_chunk
 
     ensemble = load_ensemble([models])
     snn = next(m for m in ensemble.members if m.meta.model_name == "snn")
@@ -291,7 +291,7 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     np.testing.assert_array_equal(
         scored["ad_similarity"].to_numpy(), ensemble.domain.similarity(mols)
     )
-    assert scored["alerts"].tolist() == _alerts_for(mols)
+    assert scored["alerts"].tolist() == alert_names(mols)
 
 
 def test_progress_bar_counts_every_row(models, tmp_path, capsys):

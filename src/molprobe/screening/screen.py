@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from rdkit import Chem
 from tqdm.auto import tqdm
 
+from molprobe.chem.alerts import match_alerts
 from molprobe.chem.io import read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
@@ -99,11 +100,8 @@ class ScreenSummary:
 # --------------------------------------------------------------------------- one chunk
 
 
-def _alerts_for(mols: Sequence[Chem.Mol | None]) -> list[str]:
-    try:
-        from molprobe.chem.alerts import match_alerts
-    except ImportError:  # alerts library not available: empty column, never wrong names
-        return [""] * len(mols)
+def alert_names(mols: Sequence[Chem.Mol | None]) -> list[str]:
+    """Structural alerts of each molecule, ``"; "``-joined ("" for none or unparsable)."""
     return ["; ".join(match_alerts(m)) if m is not None else "" for m in mols]
 
 
@@ -138,7 +136,7 @@ def score_chunk(
     similarity = ensemble.domain.similarity_from_fingerprints(ecfp4)
     out["ad_similarity"] = similarity
     out["in_domain"] = ensemble.domain.in_domain(similarity)
-    out["alerts"] = pd.Series(_alerts_for(mols), dtype="string")
+    out["alerts"] = pd.Series(alert_names(mols), dtype="string")
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return out.reset_index(drop=True), rejected.reset_index(drop=True)
 
