@@ -132,10 +132,17 @@ def _models_stage(tmp_path):
 
 def test_report_models_and_depth(tmp_path):
     root = _models_stage(tmp_path)
+    declared = sorted((root / "models").glob("*/*/seed*"))
+    # a stale run of an earlier config beside the declared ones: unreadable if it were read
+    stale = root / "models" / "snn" / "scaffold" / "seed7"
+    stale.mkdir()
+    (stale / "metrics.json").write_text("{not json")
+    (stale / "history.csv").write_text("\x00garbage")
     out = tmp_path / "report/models"
     assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
-                 "--runs", *map(str, sorted((root / "models").glob("*/*/seed*"))),
-                 "--outdir", str(out)]) == 0  # fmt: skip
+                 "--runs", *map(str, declared), "--outdir", str(out)]) == 0  # fmt: skip
+    assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
+                 "--runs", *map(str, declared), str(stale), "--outdir", str(tmp_path / "x")]) == 2  # fmt: skip
     _assert_outputs(out, "models")
     head = json.loads((out / "headline.json").read_text())
     assert head["numbers"]["best"] == "snn" and "scaffold split" in head["lines"][0]
