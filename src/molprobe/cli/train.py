@@ -180,7 +180,7 @@ def _train_command(args: argparse.Namespace) -> int:
     mols, tasks = read_labelled_molecules(args.molecules, args.tasks)
     split_json, _ = read_split(args.split, len(mols))
     config = TrainRunConfig(
-        model=args.model, task_type=args.task_type, tasks=tuple(tasks),
+        model=args.model, task_type=args.task_type,
         params=parse_params(args.params), epochs=args.epochs, device=args.device,
         seed=args.seed, threads=args.threads, name=args.name, bootstrap=args.bootstrap,
     )  # fmt: skip

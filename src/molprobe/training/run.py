@@ -36,7 +36,6 @@ class TrainRunConfig:
 
     model: str
     task_type: str = "classification"
-    tasks: tuple[str, ...] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     epochs: int | None = None
     device: str | None = None
