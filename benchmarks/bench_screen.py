@@ -289,10 +289,10 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
 
     from molprobe.chem.io import read_molecules
     from molprobe.chem.standardize import standardize_frame
+    from molprobe.inference.predict import predict
     from molprobe.screening.domain import fingerprints
     from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs, member_features
-    from molprobe.screening.screen import ECFP4_KEY, _alerts_for, score_chunk
-    from molprobe.training.loop import predict
+    from molprobe.screening.screen import ECFP4_KEY, alert_names, score_chunk
 
     torch.set_num_threads(1)
     ens = EnsembleLoader(tuple(str(d) for d in find_model_dirs([models])))()
@@ -336,7 +336,7 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
         ens.domain.similarity_from_fingerprints(ecfp4)
         parts["domain"] += time.perf_counter() - t
         t = time.perf_counter()
-        _alerts_for(mols)
+        alert_names(mols)
         parts["alerts"] += time.perf_counter() - t
         t = time.perf_counter()
         score_chunk(frame, ens)

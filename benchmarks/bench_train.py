@@ -92,8 +92,9 @@ def main(argv=None) -> int:
 
     from molprobe.chem.splits import make_split
     from molprobe.cli.train import parse_params
+    from molprobe.inference.predict import predict
     from molprobe.models.registry import get_spec, make_params
-    from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config, predict
+    from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
     from molprobe.training.metrics import evaluate
 
     if args.threads:

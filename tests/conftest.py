@@ -12,7 +12,24 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def _mirror() -> Path | None:
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def data_required() -> bool:
+    """True under CI (``CI=true``) or ``MOLPROBE_REQUIRE_DATA=1``: missing data fails, never skips."""
+    return _flag("CI") or _flag("MOLPROBE_REQUIRE_DATA")
+
+
+def unavailable(reason: str, *, required: bool) -> None:
+    """Skip a test whose prerequisite is missing, or fail it when the prerequisite is required."""
+    if required:
+        pytest.fail(f"required but missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def find_mirror() -> Path | None:
+    """The dataset mirror ($MOLPROBE_MIRROR, else ../shared/data) holding tox21.csv.gz, or None."""
     env = os.environ.get("MOLPROBE_MIRROR")
     for candidate in (env, REPO.parent / "shared" / "data"):
         if candidate and (Path(candidate) / "tox21.csv.gz").is_file():
@@ -20,13 +37,21 @@ def _mirror() -> Path | None:
     return None
 
 
+def require_mirror(*, required: bool | None = None) -> Path:
+    """The mirror, or skip (fail when ``required``; default: :func:`data_required`)."""
+    found = find_mirror()
+    if found is None:
+        unavailable(
+            "no dataset mirror: set MOLPROBE_MIRROR to a folder holding tox21.csv.gz",
+            required=data_required() if required is None else required,
+        )
+    return found
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
-    """The local dataset mirror ($MOLPROBE_MIRROR or ../shared/data)."""
-    found = _mirror()
-    if found is None:
-        pytest.skip("no dataset mirror: set MOLPROBE_MIRROR to a folder holding tox21.csv.gz")
-    return found
+    """The local dataset mirror ($MOLPROBE_MIRROR or ../shared/data); fails under CI when absent."""
+    return require_mirror()
 
 
 @pytest.fixture(scope="session")

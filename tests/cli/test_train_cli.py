@@ -194,7 +194,6 @@ def test_evaluate_reproduces_test_metrics_and_refuses_other_featurizer(workdir, 
 
 
 def test_train_lstm_on_tokens(workdir, tmp_path):
-    pytest.importorskip("molprobe.models.lstm")
     from molprobe.chem.featurize import save_features
     from molprobe.chem.tokens import SmilesTokenizer
 
@@ -235,3 +234,22 @@ def test_graph_net_with_descriptor_readout(workdir, tmp_path, capsys):
     assert "featurizer" in capsys.readouterr().err
     descriptors_first = [*both[2:], *both[:2], "--output", str(tmp_path / "g.json")]
     assert main([*argv, *descriptors_first]) == 2
+
+
+def test_train_logs_one_line_per_epoch_when_not_a_terminal(workdir, tmp_path, tool_env):
+    """Under Snakemake stderr goes to a log file: no progress bar, one INFO line per epoch."""
+    import subprocess
+
+    from tests.conftest import BIN, REPO
+
+    d, _ = workdir
+    cmd = [str(BIN / "molprobe"), "train", "--model", "snn", "--molecules", str(d / "molecules.parquet"),
+           "--split", str(d / "splits/random/seed0.json"), "--features", str(d / "ecfp.npz"),
+           "--output-dir", str(tmp_path / "snn"), "--epochs", "3", "--threads", "1",
+           "--bootstrap", "5", "--params", "n_layers=2", "width=16", "patience=0"]  # fmt: skip
+    env = dict(tool_env, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    epochs = [line for line in proc.stderr.splitlines() if "molprobe.training.loop: epoch" in line]
+    assert [line.split(": epoch ")[1].split(":")[0] for line in epochs] == ["1", "2", "3"]
+    assert "\r" not in proc.stderr  # no bar drawn into the log

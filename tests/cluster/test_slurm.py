@@ -33,7 +33,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN, REPO, data_required, require_mirror
 
 # the tests that need a running SLURM; the profile checks at the end of this file do not
 
@@ -71,6 +71,11 @@ def _unavailable(reason: str):
     if REQUIRE:
         pytest.fail(f"MOLPROBE_REQUIRE_SLURM is set but {reason}")
     pytest.skip(reason)
+
+
+def _mirror() -> Path:
+    """The dataset mirror; required whenever the cluster test is (checked first) or data is."""
+    return require_mirror(required=REQUIRE or data_required())
 
 
 def _profile() -> dict:
@@ -118,8 +123,12 @@ def _snakemake(workdir: Path, env: dict[str, str], *args: str, timeout: int = 60
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster(mirror):
-    """A running single-node SLURM; yields its folder and the environment to reach it."""
+def slurm_cluster():
+    """A running single-node SLURM; yields its folder and the environment to reach it.
+
+    Takes no ``mirror`` fixture: that one would skip before MOLPROBE_REQUIRE_SLURM is read.
+    """
+    mirror = _mirror()
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
         _unavailable("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
     if shutil.which("slurmctld") is None and os.geteuid() != 0:
@@ -171,8 +180,9 @@ def slurm_run(slurm_cluster, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory, mirror):
+def local_run(tmp_path_factory):
     """The same config run on this machine with the workstation profile."""
+    mirror = _mirror()
     workdir = _checkout(tmp_path_factory.mktemp("local") / "wf")
     env = _clean_env(mirror)
     proc = _snakemake(

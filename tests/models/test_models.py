@@ -175,7 +175,6 @@ def test_attentivefp_atom_attention_sums_to_one(graphs):
 
 
 def test_lstm_is_registered_lazily():
-    pytest.importorskip("molprobe.models.lstm")
     model = build_model(
         "lstm", {"hidden_dim": 8, "embed_dim": 4, "n_layers": 1}, InputDims(vocab_size=10), 2
     )

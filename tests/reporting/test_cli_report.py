@@ -114,6 +114,8 @@ def _models_stage(tmp_path):
                                      "A": y[:, 0] * 0.4 + rng.random(30) * 0.6, "A_true": y[:, 0],
                                      "B": rng.random(30), "B_true": y[:, 1]})  # fmt: skip
                 pred.to_parquet(run / "predictions.parquet")
+                meta = {"name": name, "model": model, "split": {"name": split}, "seed": seed}
+                (run / "metrics.json").write_text(json.dumps(meta))
                 pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.7, 0.5, 0.4], "val_loss": [0.7, 0.6, 0.62],
                               "val_metric": [0.6, 0.7, 0.69]}).to_csv(run / "history.csv", index=False)  # fmt: skip
                 v = base + 0.01 * seed - (0.05 if split == "scaffold" else 0)
@@ -130,9 +132,17 @@ def _models_stage(tmp_path):
 
 def test_report_models_and_depth(tmp_path):
     root = _models_stage(tmp_path)
+    declared = sorted((root / "models").glob("*/*/seed*"))
+    # a stale run of an earlier config beside the declared ones: unreadable if it were read
+    stale = root / "models" / "snn" / "scaffold" / "seed7"
+    stale.mkdir()
+    (stale / "metrics.json").write_text("{not json")
+    (stale / "history.csv").write_text("\x00garbage")
     out = tmp_path / "report/models"
     assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
-                 "--models-dir", str(root / "models"), "--outdir", str(out)]) == 0  # fmt: skip
+                 "--runs", *map(str, declared), "--outdir", str(out)]) == 0  # fmt: skip
+    assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
+                 "--runs", *map(str, declared), str(stale), "--outdir", str(tmp_path / "x")]) == 2  # fmt: skip
     _assert_outputs(out, "models")
     head = json.loads((out / "headline.json").read_text())
     assert head["numbers"]["best"] == "snn" and "scaffold split" in head["lines"][0]
@@ -180,7 +190,7 @@ def test_report_probes_dynamics_screen(tmp_path):
                  "--outdir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "probes")
     svg = (out / "neurons.svg").read_text()
-    from molprobe.cli.report import detector_legend
+    from molprobe.reporting.pages import detector_legend
 
     row = pd.read_parquet(tmp_path / "examples.parquet").iloc[0].to_dict()
     assert detector_legend(row) == "OH · l1 unit 3: 2.00 (+) AUC 0.95"  # RDKit draws text as paths

@@ -106,7 +106,12 @@ def test_probe_dynamics_screen_plots():
     assert image.shape == (2, 3)  # concepts × layers
     assert image[0, 2] > image[0, 0]  # deeper layer scores higher in this table
     plots.close(fig)
-    plots.close(plots.plot_probe_curves(probes))
+    fig = plots.plot_probe_curves(probes)
+    lines = fig.axes[0].get_lines()  # one per concept, then the dashed control mean
+    assert [ln.get_label() for ln in lines] == ["hydroxyl", "aromatic ring", "control (mean)"]
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.5, 0.6, 0.7])
+    np.testing.assert_allclose(lines[2].get_ydata(), [0.5, 0.5, 0.5])
+    plots.close(fig)
     with pytest.raises(MolprobeError, match="lacks column"):
         plots.plot_probe_heatmap(probes.drop(columns=["layer"]))
 
@@ -119,7 +124,11 @@ def test_probe_dynamics_screen_plots():
     tt = pd.DataFrame(
         {"arch": ["lstm"] * 6, "distance": [0, 1, 2] * 2, "grad_norm": [1, 0.1, 0.01, 2, 0.2, 0.02]}
     )
-    plots.close(plots.plot_gradient_through_time(tt))
+    fig = plots.plot_gradient_through_time(tt)
+    (line,) = fig.axes[0].get_lines()  # the median over the two rows at each distance
+    np.testing.assert_allclose(line.get_ydata(), [1.5, 0.15, 0.015])
+    assert fig.axes[0].get_yscale() == "log"
+    plots.close(fig)
     credit = pd.DataFrame(
         {
             "arch": ["lstm", "lstm"],
@@ -128,7 +137,13 @@ def test_probe_dynamics_screen_plots():
             "augmented": [False, True],
         }
     )
-    plots.close(plots.plot_lstm_credit(credit))
+    fig = plots.plot_lstm_credit(credit)
+    heights = [p.get_height() for p in fig.axes[0].patches]  # group x arch, NaN = no such run
+    assert len(heights) == 4
+    np.testing.assert_allclose(sorted(h for h in heights if np.isfinite(h)), [-0.1, -0.02])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["lstm", "lstm (augmented)"]
+    plots.close(fig)
 
     fig = plots.plot_score_distribution(np.random.default_rng(1).beta(1, 8, 500), 0.6)
     assert fig.axes[0].get_yscale() == "log"

@@ -250,16 +250,16 @@ def test_explain_hits_needs_an_attributable_model(models, tmp_path):
 def test_ensemble_shares_featurization_without_changing_predictions(models):
     import numpy as np
 
-    from molprobe.screening.ensemble import load_ensemble, member_features
-    from molprobe.training.loop import predict
+    from molprobe.inference.inputs import ModelInputs
+    from molprobe.inference.predict import predict
+    from molprobe.screening.ensemble import load_ensemble
 
     ensemble = load_ensemble([models])
     smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1"]
     shared = ensemble.predict(smiles)
     for k, member in enumerate(ensemble.members):  # each member featurized on its own
-        alone = predict(
-            member.model, member_features(member, smiles), None, ensemble.task_type, None
-        )
+        feats = ModelInputs.from_checkpoint(member).featurize(smiles)
+        alone = predict(member.model, feats, None, ensemble.task_type, None)
         np.testing.assert_allclose(shared[k], alone, rtol=1e-6)
 
 
@@ -270,8 +270,9 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     import numpy as np
 
     from molprobe.chem.io import read_molecules
-    from molprobe.screening.ensemble import block_key, load_ensemble
-    from molprobe.screening.screen import ECFP4_KEY, _alerts_for, score_chunk
+    from molprobe.inference.inputs import block_key
+    from molprobe.screening.ensemble import load_ensemble
+    from molprobe.screening.screen import ECFP4_KEY, alert_names, score_chunk
 
     ensemble = load_ensemble([models])
     snn = next(m for m in ensemble.members if m.meta.model_name == "snn")
@@ -290,4 +291,24 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     np.testing.assert_array_equal(
         scored["ad_similarity"].to_numpy(), ensemble.domain.similarity(mols)
     )
-    assert scored["alerts"].tolist() == _alerts_for(mols)
+    assert scored["alerts"].tolist() == alert_names(mols)
+
+
+def test_progress_bar_counts_every_row(models, tmp_path, capsys):
+    """With progress on, tqdm reports every input row on stderr; off, nothing is drawn."""
+    from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
+    from molprobe.screening.screen import ScreenSettings, model_fingerprint, screen_library
+
+    lib = tmp_path / "lib.csv"
+    pd.DataFrame({"smiles": LIBRARY * 5}).to_csv(lib, index=False)
+    dirs = find_model_dirs([models])
+    loader = EnsembleLoader(tuple(str(d) for d in dirs))
+    n = len(LIBRARY) * 5
+    for show in (True, False):
+        capsys.readouterr()
+        settings = ScreenSettings(chunk_size=20, progress=show)
+        out = tmp_path / f"hits-{show}.parquet"
+        summary = screen_library(lib, out, loader, model_fingerprint(dirs), settings, n)
+        err = capsys.readouterr().err
+        assert summary.n_in == n
+        assert (f"{n}/{n}" in err) is show, err[-300:]

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from molprobe.errors import MolprobeError
+from molprobe.inference.predict import predict
 from molprobe.models.registry import build_model, make_params
 from molprobe.training.checkpoint import (
     CheckpointMeta,
@@ -20,7 +21,6 @@ from molprobe.training.checkpoint import (
     save_checkpoint,
 )
 from molprobe.training.data import make_source
-from molprobe.training.loop import predict
 from tests.training._data import ecfp_bits, tox21_slice
 
 ECFP_SPEC = {"name": "ecfp", "radius": 2, "n_bits": 256, "counts": False, "chirality": False}

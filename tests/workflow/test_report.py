@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, data_required, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -202,7 +202,10 @@ class Browser:
 def browser():
     binary = chromium_binary()
     if binary is None:
-        pytest.skip("no chromium: run scripts/install_chromium.sh (or set MOLPROBE_CHROMIUM)")
+        unavailable(
+            "no chromium: run scripts/install_chromium.sh (or set MOLPROBE_CHROMIUM)",
+            required=data_required(),  # `make test` installs it, so CI must not skip
+        )
     b = Browser(binary)
     yield b
     b.close()

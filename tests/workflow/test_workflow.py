@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from tests.workflow.conftest import snakemake
 
@@ -62,11 +63,17 @@ def test_every_model_family_trained_and_compared(workflow_run):
             run = workdir / f"results/tox21/models/{model}/{split}/seed0"
             metrics = json.loads((run / "metrics.json").read_text())
             auc = metrics["test"]["mean"]["roc_auc"]
-            assert 0.0 <= auc <= 1.0, (model, split, auc)
             meta = json.loads((run / "meta.json").read_text())
             assert meta["model_name"] == model and len(meta["task_names"]) == 12
             preds = pd.read_parquet(run / "predictions.parquet")
             assert len(preds) == metrics["split"]["n_test"]
+            # the reported AUC is sklearn's on the written predictions (tasks with both classes)
+            aucs = []
+            for task in meta["task_names"]:
+                seen = preds[preds[f"{task}_true"].notna()]
+                if seen[f"{task}_true"].nunique() == 2:
+                    aucs.append(roc_auc_score(seen[f"{task}_true"], seen[task]))
+            assert auc == pytest.approx(np.mean(aucs), abs=1e-9), (model, split)
     table = pd.read_csv(workdir / "results/tox21/comparison.csv")
     assert set(MODELS) <= set(table.astype(str).to_numpy().ravel())
 
@@ -104,7 +111,7 @@ def test_probes_cover_every_layer_and_level(workflow_run):
         assert probes["layer"].nunique() >= 3  # input + hidden layers
         assert probes["level"].nunique() == 3
         verdict = (workdir / f"results/tox21/probes/{model}/verdict.md").read_text()
-        assert len(verdict) > 200
+        assert verdict.startswith("# Probing verdict") and f"\n## {model}\n" in verdict
 
 
 def test_screening_library_reconciles(workflow_run):
@@ -134,6 +141,8 @@ def test_shortcut_audit_written(workflow_run):
         assert (out / f"{name}.parquet").is_file() and (out / f"{name}.png").is_file()
     permuted = pd.read_parquet(out / "permuted_labels.parquet")
     assert len(permuted) > 0
-    assert (
-        "Flags" in (out / "findings.md").read_text() or len((out / "findings.md").read_text()) > 100
-    )
+    findings = (out / "findings.md").read_text()
+    assert findings.startswith("# Shortcut audit: tox21") and "\n## Flags\n" in findings
+    # the randomized-label section names every model that was retrained on shuffled labels
+    section = findings.split("## Randomized-label control")[1]
+    assert all(f"**{m}**" in section for m in set(permuted["model"]))

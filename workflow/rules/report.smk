@@ -105,8 +105,18 @@ rule report_data:
 
 
 rule report_models:
+    # reads the comparison and the configured runs' histories and predictions, nothing else
     input:
         comparison=f"{RESULTS}/{{dataset}}/comparison.csv",
+        metrics=lambda wc: model_metrics(wc.dataset),
+        histories=lambda wc: [
+            os.path.join(os.path.dirname(m), "history.csv")
+            for m in model_metrics(wc.dataset)
+        ],
+        predictions=lambda wc: [
+            os.path.join(os.path.dirname(m), "predictions.parquet")
+            for m in model_metrics(wc.dataset)
+        ],
     output:
         comparison=_item(
             f"{REPORT}/{{dataset}}/models/comparison.html",
@@ -144,10 +154,10 @@ rule report_models:
     threads: 1
     params:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/models",
-        models_dir=lambda wc: f"{RESULTS}/{wc.dataset}/models",
+        runs=lambda wc, input: [os.path.dirname(m) for m in input.metrics],
     shell:
         "molprobe report models --dataset {wildcards.dataset:q} --comparison {input.comparison:q}"
-        " --models-dir {params.models_dir:q} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --runs {params.runs:q} --outdir {params.outdir:q} > {log:q} 2>&1"
 
 
 rule report_depth:

@@ -56,8 +56,14 @@ rule train_depth:
 
 
 rule compare:
+    # the configured runs only (stale seeds of an earlier config are not read); the ensemble
+    # reads the predictions beside each metrics.json
     input:
-        lambda wc: model_metrics(wc.dataset),
+        metrics=lambda wc: model_metrics(wc.dataset),
+        predictions=lambda wc: [
+            os.path.join(os.path.dirname(m), "predictions.parquet")
+            for m in model_metrics(wc.dataset)
+        ],
     output:
         table="results/{dataset}/comparison.csv",
         plot="results/{dataset}/comparison.png",
@@ -66,10 +72,8 @@ rule compare:
     conda:
         "../envs/molprobe.yaml"
     threads: 1
-    params:
-        root=lambda wc: f"results/{wc.dataset}/models",
     shell:
-        "molprobe compare {params.root:q} --output {output.table:q} --plot {output.plot:q}"
+        "molprobe compare {input.metrics:q} --output {output.table:q} --plot {output.plot:q}"
         " --ensemble > {log:q} 2>&1"
 
 

@@ -29,6 +29,7 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
 
 from molprobe.errors import MolprobeError
+from molprobe.fileio import write_bytes
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -382,14 +383,6 @@ def featurize_parallel(
 # ----------------------------------------------------------------------------- cache
 
 
-def _atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(file_object)`` on a temp file next to ``path``, then rename it into place."""
-    from molprobe.chem.io import atomic_path
-
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        write(fh)
-
-
 def save_features(path: str | os.PathLike, features, spec: dict) -> None:
     """Write features + their featurizer spec atomically.
 
@@ -398,7 +391,7 @@ def save_features(path: str | os.PathLike, features, spec: dict) -> None:
     """
     spec_json = json.dumps(spec, sort_keys=True)
     if isinstance(features, np.ndarray):
-        _atomic_write(path, lambda fh: np.savez(fh, X=features, spec=np.array(spec_json)))
+        write_bytes(path, lambda fh: np.savez(fh, X=features, spec=np.array(spec_json)))
         return
     if hasattr(features, "save"):
         features.save(path, spec=spec)

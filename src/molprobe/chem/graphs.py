@@ -378,12 +378,12 @@ class GraphStore:
 
     def save(self, path: str | os.PathLike, spec: dict | None = None) -> None:
         """Write atomically with ``torch.save`` as a plain dict (see :meth:`to_dict`)."""
-        from molprobe.chem.featurize import _atomic_write
+        from molprobe.fileio import write_bytes
 
         data = self.to_dict()
         if spec is not None:
             data["spec_json"] = json.dumps(spec, sort_keys=True)
-        _atomic_write(Path(path), lambda fh: torch.save(data, fh))
+        write_bytes(Path(path), lambda fh: torch.save(data, fh))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> GraphStore:

@@ -104,7 +104,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
     import torch
 
     from molprobe.chem.concepts import ConceptTable
-    from molprobe.cli.train import _read_molecules, load_inputs
     from molprobe.models.registry import InputDims, build_model, get_spec, make_params
     from molprobe.probing.emergence import EmergenceConfig
     from molprobe.probing.plots import plot_concept_heatmap, plot_emergence_curves
@@ -112,13 +111,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from molprobe.training.checkpoint import load_model
     from molprobe.training.data import BatchLoader, make_source
     from molprobe.training.device import resolve_device
+    from molprobe.training.features import load_inputs
+    from molprobe.training.tables import read_labelled_molecules
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if len(args.splits) not in (1, len(args.model_dirs)):
         raise MolprobeError("--splits takes one file, or one per --model-dirs entry")
     device = resolve_device(args.device)
-    mols, tasks = _read_molecules(args.molecules, None)
+    mols, tasks = read_labelled_molecules(args.molecules, None)
     table = ConceptTable.load(args.concepts)
     if table.n_molecules != len(mols) or table.smiles != mols["smiles"].tolist():
         raise InputError(args.concepts, "concept table does not match the molecule table")

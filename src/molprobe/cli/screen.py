@@ -18,6 +18,7 @@ from molprobe.screening.screen import (
     top_paths,
 )
 
+SCREEN_DEFAULTS = ScreenSettings()  # the CLI's defaults are the library's
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -42,14 +43,16 @@ def register(sub) -> None:
     p.add_argument(
         "--top",
         type=int,
-        default=100,
-        help="ranked top-N hits written to OUTPUT.top.csv / .top.sdf (default 100)",
+        default=SCREEN_DEFAULTS.top,
+        help="ranked top-N hits written to OUTPUT.top.csv / .top.sdf (default %(default)s)",
     )
     p.add_argument(
         "--rank-by", default=None, metavar="TASK", help="task to rank by (default: mean over tasks)"
     )
-    p.add_argument("--chunk-size", type=int, default=10_000, help="input rows per chunk")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (one per core)")
+    p.add_argument("--chunk-size", type=int, default=SCREEN_DEFAULTS.chunk_size,
+                   help="input rows per chunk (default %(default)s)")  # fmt: skip
+    p.add_argument("--workers", type=int, default=SCREEN_DEFAULTS.workers,
+                   help="worker processes (one per core)")  # fmt: skip
     p.add_argument("--smiles-column", default=None, help="SMILES column (CSV/TSV)")
     p.add_argument(
         "--id-column",
@@ -60,7 +63,7 @@ def register(sub) -> None:
         "--ad-threshold",
         type=float,
         default=DEFAULT_THRESHOLD,
-        help="max Tanimoto (ECFP4) to the training set for in_domain (default 0.35)",
+        help="max Tanimoto (ECFP4) to the training set for in_domain (default %(default)s)",
     )
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
@@ -82,7 +85,7 @@ def register(sub) -> None:
     g = sub.add_parser("gather-hits", help="gather screened chunks into one ranked result")
     g.add_argument("hits", nargs="+", type=Path, help="per-chunk hits .parquet, in row order")
     g.add_argument("--output", type=Path, required=True)
-    g.add_argument("--top", type=int, default=100)
+    g.add_argument("--top", type=int, default=SCREEN_DEFAULTS.top, help="ranked top-N hits")
     g.set_defaults(func=cmd_gather)
 
     e = sub.add_parser(
@@ -177,8 +180,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from molprobe.chem.io import atomic_path
     from molprobe.errors import InputError
+    from molprobe.fileio import atomic_path
     from molprobe.screening.ensemble import load_ensemble
     from molprobe.screening.explain import explain_hits, strongest_task
 

@@ -197,7 +197,7 @@ class AttentiveFP(nn.Module):
         n_tasks: int,
         n_layers: int = 3,
         timesteps: int = 2,
-        width: int = 200,
+        width: int = 128,
         dropout: float = 0.1,
         mol_dim: int = 0,
     ):

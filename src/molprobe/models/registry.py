@@ -221,7 +221,7 @@ def get_spec(name: str) -> ModelSpec:
         raise MolprobeError(f"unknown model {name!r}; choose one of {sorted(MODELS)}") from None
 
 
-def _coerce(value: Any, annotation: str, key: str, model: str) -> Any:
+def coerce_value(value: Any, annotation: str, key: str, model: str) -> Any:
     """Convert a CLI/config value to the dataclass field's type (annotations are strings)."""
     ann = annotation.replace(" ", "")
     if value is None and "None" in ann:
@@ -263,7 +263,7 @@ def make_params(name: str, overrides: Mapping[str, Any] | None = None):
     for key, value in (overrides or {}).items():
         if key not in fields:
             raise MolprobeError(f"model {name!r} has no parameter {key!r}; valid: {sorted(fields)}")
-        kwargs[key] = _coerce(value, str(fields[key].type), key, name)
+        kwargs[key] = coerce_value(value, str(fields[key].type), key, name)
     return spec.params_cls(**kwargs)
 
 

@@ -16,8 +16,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from molprobe.chem.io import _GZIP_ERRORS, _open_text, atomic_path, detect_format
+from molprobe.chem.io import _GZIP_ERRORS, _open_text, detect_format
 from molprobe.errors import InputError
+from molprobe.fileio import atomic_path
 
 
 def _records(path: Path, fmt: str) -> Iterator[str]:

@@ -18,6 +18,8 @@ import numpy as np
 
 from molprobe.chem.standardize import StandardizeRecipe
 from molprobe.errors import MolprobeError
+from molprobe.inference.inputs import ModelInputs
+from molprobe.inference.predict import predict_loaded
 from molprobe.screening.domain import DEFAULT_THRESHOLD, DomainModel
 from molprobe.training.checkpoint import META_FILE, LoadedModel, load_model
 
@@ -49,65 +51,9 @@ def member_features(
     smiles: Sequence[str],
     raw_blocks: dict[str, object] | None = None,
 ):
-    """Features of ``smiles`` for one model, built from the specs saved with it.
-
-    ``raw_blocks``: optional cache of unscaled vector blocks and graphs by featurizer spec (:func:`block_key`),
-    shared by the members of an ensemble (seeds differ in their fitted descriptor scaler, not
-    in the descriptors or graphs)."""
-    from molprobe.chem.featurize import make_featurizer
-
-    meta = loaded.meta
-    specs = meta.featurizers
-    kind = _input_kind(meta.model_name)
-    if kind == "vector":
-        return _vector_input(meta, specs, smiles, raw_blocks)
-    featurizer = make_featurizer(specs[0])
-    if kind == "graph":
-        key = block_key(specs[0])  # seeds share the graphs; their descriptor scalers differ
-        if raw_blocks is not None and key in raw_blocks:
-            store = raw_blocks[key]
-        else:
-            store = featurizer(list(smiles))
-            if raw_blocks is not None:
-                raw_blocks[key] = store
-        if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
-            store = store.with_mol_features(_vector_input(meta, specs[1:], smiles, raw_blocks))
-        return store
-    ids, lengths = featurizer.encode(list(smiles), featurizer.max_len)
-    return ids, lengths, int(meta.input_dims.get("vocab_size") or featurizer.vocab_size)
-
-
-def block_key(spec: dict) -> str:
-    """Cache key of a vector featurizer's raw output (its spec, keys sorted)."""
-    return json.dumps(spec, sort_keys=True)
-
-
-def _vector_input(meta, specs, smiles, raw_blocks) -> np.ndarray:
-    """The vector blocks of ``specs`` side by side, float32 (n, F), descriptors scaled with
-    the model's saved train-split scaler; raw blocks are looked up in / added to ``raw_blocks``."""
-    from molprobe.chem.featurize import make_featurizer
-    from molprobe.training.data import assemble_vectors
-
-    if meta.descriptor_scaler is None and any(s.get("name") == "descriptors" for s in specs):
-        raise MolprobeError(f"model {meta.model_name}: descriptor scaler missing")
-    blocks = []
-    for spec in specs:
-        key = block_key(spec)
-        if raw_blocks is not None and key in raw_blocks:
-            X = np.asarray(raw_blocks[key], dtype=np.float32)  # callers may cache uint8 bits
-        else:
-            X = np.asarray(make_featurizer(spec)(list(smiles)), dtype=np.float32)
-            if raw_blocks is not None:
-                raw_blocks[key] = X
-        blocks.append(X)
-    X, _ = assemble_vectors(blocks, specs, meta.descriptor_scaler)
-    return X
-
-
-def _input_kind(model_name: str) -> str:
-    from molprobe.models.registry import get_spec
-
-    return get_spec(model_name).input_kind
+    """Features of ``smiles`` for one model (kept for callers of the old name: use
+    ``ModelInputs.from_checkpoint(loaded).featurize(smiles, cache)``)."""
+    return ModelInputs.from_checkpoint(loaded).featurize(smiles, raw_blocks)
 
 
 @dataclass
@@ -131,28 +77,14 @@ class ModelEnsemble:
 
         ``raw_blocks``: vector blocks the caller already computed, float32 (n, F) by
         :func:`block_key` of their featurizer spec (e.g. the ECFP4 bits of the domain check)."""
-        from molprobe.training.loop import predict
-        from molprobe.training.losses import TargetScaler
-
         out = np.empty((len(self.members), len(smiles), len(self.tasks)), dtype=np.float32)
-        cache: dict[str, object] = {}  # members with the same featurizer share one computation
-        raw_blocks = dict(raw_blocks or {})  # ... and vector blocks before member scaling
+        cache: dict[str, object] = {}  # members with the same inputs share one computation
+        raw_blocks = dict(raw_blocks or {})  # ... and raw blocks before member scaling
         for k, member in enumerate(self.members):
-            key = json.dumps(
-                [member.meta.featurizers, member.meta.descriptor_scaler, member.meta.input_dims],
-                sort_keys=True,
-            )
-            if key not in cache:
-                cache[key] = member_features(member, smiles, raw_blocks)
-            feats = cache[key]
-            scaler = (
-                TargetScaler.from_dict(member.meta.target_scaler)
-                if member.meta.target_scaler
-                else None
-            )
-            out[k] = predict(
-                member.model, feats, None, self.task_type, scaler, batch_size=self.batch_size
-            )
+            inputs = ModelInputs.from_checkpoint(member)
+            if inputs.key not in cache:
+                cache[inputs.key] = inputs.featurize(smiles, raw_blocks)
+            out[k] = predict_loaded(member, cache[inputs.key], batch_size=self.batch_size)
         return out
 
 

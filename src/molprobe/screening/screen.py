@@ -31,12 +31,15 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from rdkit import Chem
+from tqdm.auto import tqdm
 
-from molprobe.chem.io import atomic_path, read_molecules
+from molprobe.chem.alerts import match_alerts
+from molprobe.chem.io import read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
+from molprobe.fileio import atomic_path
+from molprobe.inference.inputs import block_key
 from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
-from molprobe.screening.ensemble import block_key
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +100,8 @@ class ScreenSummary:
 # --------------------------------------------------------------------------- one chunk
 
 
-def _alerts_for(mols: Sequence[Chem.Mol | None]) -> list[str]:
-    try:
-        from molprobe.chem.alerts import match_alerts
-    except ImportError:  # alerts library not available: empty column, never wrong names
-        return [""] * len(mols)
+def alert_names(mols: Sequence[Chem.Mol | None]) -> list[str]:
+    """Structural alerts of each molecule, ``"; "``-joined ("" for none or unparsable)."""
     return ["; ".join(match_alerts(m)) if m is not None else "" for m in mols]
 
 
@@ -136,7 +136,7 @@ def score_chunk(
     similarity = ensemble.domain.similarity_from_fingerprints(ecfp4)
     out["ad_similarity"] = similarity
     out["in_domain"] = ensemble.domain.in_domain(similarity)
-    out["alerts"] = pd.Series(_alerts_for(mols), dtype="string")
+    out["alerts"] = pd.Series(alert_names(mols), dtype="string")
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return out.reset_index(drop=True), rejected.reset_index(drop=True)
 
@@ -219,28 +219,6 @@ def _worker_score(chunk: pd.DataFrame, rank_by: str | None, parts: str, index: i
     return index, len(chunk), len(scored), int(scored["in_domain"].sum())
 
 
-class _Progress:
-    def __init__(self, total: int | None, enabled: bool):
-        self.total, self.enabled, self.start, self.done = total, enabled, time.monotonic(), 0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = self.done / elapsed
-        eta = ""
-        if self.total:
-            eta = f", ETA {max(self.total - self.done, 0) / max(rate, 1e-9):,.0f} s"
-        of = f"/{self.total:,}" if self.total else ""
-        sys.stderr.write(f"\rscreened {self.done:,}{of} molecules ({rate:,.0f} mol/s{eta})   ")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def _chunks(input_path: Path, settings: ScreenSettings) -> Iterator[tuple[int, pd.DataFrame]]:
     reader = read_molecules(
         input_path,
@@ -273,7 +251,8 @@ def screen_library(
     _prepare_parts(parts, _manifest(input_path, model_ids, settings))
     summary = ScreenSummary()
     show = settings.progress if settings.progress is not None else sys.stderr.isatty()
-    progress = _Progress(total_rows, show)
+    progress = tqdm(total=total_rows, disable=not show, unit="mol",
+                    desc="screened", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
 
     def account(index: int, n_rows: int, reused: bool) -> None:
         summary.n_chunks += 1
@@ -354,14 +333,19 @@ def rejected_path(output: Path) -> Path:
     return output.with_name(f"{stem}.rejected.csv")
 
 
-def gather(parts: Path, output: Path, summary: ScreenSummary, top: int = 100) -> None:
+def gather(
+    parts: Path, output: Path, summary: ScreenSummary, top: int = ScreenSettings.top
+) -> None:
     """Stream all parts of one run into ``output`` (input order), the ledger, the top hits."""
     pairs = [_part_paths(parts, i) for i in _sorted_parts(parts)]
     gather_files(pairs, output, summary, top)
 
 
 def gather_files(
-    pairs: Sequence[tuple[Path, Path]], output: Path, summary: ScreenSummary, top: int = 100
+    pairs: Sequence[tuple[Path, Path]],
+    output: Path,
+    summary: ScreenSummary,
+    top: int = ScreenSettings.top,
 ) -> None:
     """Concatenate (scored parquet, rejected csv) pairs, in the given order, into ``output``
     and its ledger, streaming (constant memory), and keep the ``top`` rows by score."""

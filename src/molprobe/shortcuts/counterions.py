@@ -169,8 +169,8 @@ def model_probabilities(loaded, smiles: Sequence[str], batch_size: int = 512) ->
     """Probabilities (n, n_tasks) of one loaded model for raw SMILES, featurized exactly as the
     model was trained (:func:`molprobe.screening.ensemble.member_features`), with no
     standardization (multi-fragment SMILES are featurized whole)."""
+    from molprobe.inference.predict import predict
     from molprobe.screening.ensemble import member_features
-    from molprobe.training.loop import predict
     from molprobe.training.losses import TargetScaler
 
     meta = loaded.meta
@@ -204,8 +204,8 @@ def counterion_table(
     """
     import dataclasses
 
+    from molprobe.inference.predict import predict
     from molprobe.screening.ensemble import member_features
-    from molprobe.training.loop import predict
     from molprobe.training.losses import TargetScaler
 
     # "same parent" is judged with the salt-stripping step on, whatever the dataset's recipe

@@ -157,7 +157,7 @@ def permuted_rows(
 
     ``flagged``: AUC above :data:`LEAK_THRESHOLD` with a bootstrap CI lower bound above 0.5
     (for the task mean and for each task)."""
-    from molprobe.training.loop import predict
+    from molprobe.inference.predict import predict
     from molprobe.training.metrics import evaluate
 
     if permuted.meta.task_type != "classification":

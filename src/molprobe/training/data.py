@@ -190,6 +190,24 @@ class BatchLoader:
             yield self.source.take(idx), y
 
 
+def model_outputs(
+    model, source, indices, batch_size: int, device: torch.device, use_amp: bool
+) -> torch.Tensor:
+    """Raw model outputs (n, T) float32 on the CPU for the rows ``indices`` of ``source``."""
+    from molprobe.training.device import autocast
+
+    loader = BatchLoader(source, None, indices, batch_size=batch_size)
+    chunks = []
+    model.eval()
+    with torch.no_grad():
+        for batch, _ in loader:
+            with autocast(device, use_amp):
+                chunks.append(model(batch).float().cpu())
+    if not chunks:
+        return torch.zeros((0, 0))
+    return torch.cat(chunks)
+
+
 def assemble_vectors(
     blocks: Sequence[np.ndarray],
     specs: Sequence[dict],

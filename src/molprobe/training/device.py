@@ -11,8 +11,11 @@ from molprobe.errors import MolprobeError
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` -> cuda if available else cpu; ``"cuda"`` without a GPU -> MolprobeError."""
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> cuda if available else cpu; ``"cuda"`` without a GPU -> MolprobeError;
+    a ``torch.device`` is returned as given. The one device rule of the package."""
+    if isinstance(name, torch.device):
+        return name
     name = (name or "auto").lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

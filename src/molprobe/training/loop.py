@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec
-from molprobe.training.data import BatchLoader, Split, make_source
+from molprobe.training.data import BatchLoader, Split, make_source, model_outputs
 from molprobe.training.device import amp_enabled, autocast, grad_scaler, resolve_device
 from molprobe.training.gradient_monitor import GradientMonitor
 from molprobe.training.losses import (
@@ -82,7 +84,7 @@ TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 def make_train_config(model_name: str, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
     """TrainConfig defaults, then the model family's ``train_defaults``, then ``overrides``
     (values coerced to the field types; unknown keys raise MolprobeError)."""
-    from molprobe.models.registry import _coerce
+    from molprobe.models.registry import coerce_value
 
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     values = dict(get_spec(model_name).train_defaults)
@@ -90,7 +92,7 @@ def make_train_config(model_name: str, overrides: Mapping[str, Any] | None = Non
         if key not in fields:
             raise MolprobeError(f"unknown training setting {key!r}; valid: {sorted(fields)}")
         values[key] = value
-    kwargs = {k: _coerce(v, str(fields[k].type), k, model_name) for k, v in values.items()}
+    kwargs = {k: coerce_value(v, str(fields[k].type), k, model_name) for k, v in values.items()}
     return TrainConfig(**kwargs)
 
 
@@ -128,45 +130,6 @@ def _loss_fn(task_type: str, pos_weight: torch.Tensor | None):
     if task_type == "classification":
         return lambda out, y: masked_bce_with_logits(out, y, pos_weight)
     return masked_mse
-
-
-def _outputs(model, source, indices, batch_size: int, device, use_amp: bool) -> torch.Tensor:
-    """Raw model outputs (n, T) float32 on the CPU, in the order of ``indices``."""
-    loader = BatchLoader(source, None, indices, batch_size=batch_size)
-    chunks = []
-    model.eval()
-    with torch.no_grad():
-        for batch, _ in loader:
-            with autocast(device, use_amp):
-                chunks.append(model(batch).float().cpu())
-    if not chunks:
-        return torch.zeros((0, 0))
-    return torch.cat(chunks)
-
-
-def predict(
-    model,
-    features,
-    indices=None,
-    task_type: str = "classification",
-    target_scaler: TargetScaler | None = None,
-    batch_size: int = 512,
-) -> np.ndarray:
-    """Predictions (n, T) for the molecules at ``indices`` (all when None): probabilities
-    (classification) or values in task units (regression). Works for torch models (run on
-    the device of their parameters) and scikit-learn baselines."""
-    if hasattr(model, "estimators_"):
-        X = np.asarray(features)
-        return model.predict(X if indices is None else X[np.asarray(indices)])
-    device = next(model.parameters()).device
-    source = make_source(features, device)
-    if indices is None:
-        indices = np.arange(len(source))
-    out = _outputs(model, source, indices, batch_size, device, amp_enabled(device, False))
-    if task_type == "classification":
-        return torch.sigmoid(out).double().numpy()
-    values = out.double().numpy()
-    return target_scaler.inverse(values) if target_scaler is not None else values
 
 
 def train_model(
@@ -256,7 +219,10 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
     best = {"epoch": 0, "metric": math.nan, "loss": math.inf, "state": None}
     since_best = 0
     t_start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    # a bar on a terminal; logs get one INFO line per epoch instead (see below)
+    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", leave=False,
+               disable=not sys.stderr.isatty(), file=sys.stderr)  # fmt: skip
+    for epoch in bar:
         t0 = time.perf_counter()
         model.train()
         total, count = 0.0, 0
@@ -283,7 +249,7 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
 
         val_loss, val_metric = math.nan, math.nan
         if len(split.valid):
-            out = _outputs(model, source, split.valid, config.eval_batch_size, device, use_amp)
+            out = model_outputs(model, source, split.valid, config.eval_batch_size, device, use_amp)
             val_loss = float(loss_fn(out.to(device), y_valid.to(device)))
             if task_type == "classification":
                 pred = torch.sigmoid(out).double().numpy()
@@ -334,8 +300,10 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
             "epoch %d: train_loss %.4f val_loss %.4f val_%s %.4f (%.1fs)",
             epoch, train_loss, val_loss, metric_name, val_metric, row["seconds"],
         )  # fmt: skip
+        bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{val_metric:.4f}", refresh=False)
         if config.patience > 0 and since_best >= config.patience:
             break
+    bar.close()
 
     if best["state"] is not None:
         model.load_state_dict(best["state"])

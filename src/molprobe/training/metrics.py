@@ -23,6 +23,7 @@ from molprobe.fileio import json_safe
 CLASSIFICATION_METRICS = ("roc_auc", "pr_auc")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 #: metric used for early stopping / ranking, and whether larger is better
+N_BOOTSTRAP = 200  # bootstrap resamples of the test set for metric CIs (one default everywhere)
 PRIMARY = {"classification": ("roc_auc", True), "regression": ("rmse", False)}
 
 
@@ -144,7 +145,7 @@ def evaluate(
     y_pred: np.ndarray,
     task_names: list[str],
     task_type: str = "classification",
-    n_bootstrap: int = 200,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
 ) -> Evaluation:
     """Score predictions against labels.

@@ -1,0 +1,146 @@
+"""Application layer of the comparison stage: metrics.json files of trained runs -> one
+model x split x seed table with means across seeds (:func:`compare_runs`), optionally with an
+ensemble (the average of the runs' test predictions per split x seed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from molprobe.errors import InputError, MolprobeError
+from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate
+
+TABLE_COLUMNS = ["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high",
+                 "std", "n_seeds"]  # fmt: skip
+PREDICTIONS_FILE = "predictions.parquet"  # beside each metrics.json (the ensemble reads it)
+
+
+@dataclass
+class Comparison:
+    """runs: one row per metrics file (name, model, split, seed, metric, value, ci_low,
+    ci_high, path); summary: mean and std (ddof=1) across seeds per name x model x split;
+    table: both stacked as comparison.csv (:data:`TABLE_COLUMNS`, seed ``mean`` for means)."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    table: pd.DataFrame
+
+
+def metrics_files(paths: Sequence[Path]) -> list[Path]:
+    """The metrics.json files named in ``paths``; a folder stands for every metrics.json below
+    it (for interactive use: the workflow names its files, so stale runs never count)."""
+    files: set[Path] = set()
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.update(p.rglob("metrics.json"))
+        elif p.is_file():
+            files.add(p)
+        else:
+            raise InputError(p, "no such file or folder")
+    return sorted(files)
+
+
+def collect_metrics(files: Sequence[Path], metric: str | None = None) -> pd.DataFrame:
+    """One row per metrics.json (test split, task mean of ``metric``, default the primary)."""
+    rows = []
+    for path in files:
+        try:
+            m = json.loads(Path(path).read_text())
+            test = m["test"]
+            key = metric or PRIMARY[m.get("task_type", "classification")][0]
+            rows.append(
+                {
+                    "name": m.get("name", m["model"]),
+                    "model": m["model"],
+                    "split": m["split"]["name"],
+                    "seed": m["seed"],
+                    "metric": key,
+                    "value": test["mean"].get(key),
+                    "ci_low": test["mean_ci_low"].get(key),
+                    "ci_high": test["mean_ci_high"].get(key),
+                    "path": str(Path(path).parent),
+                }
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as err:
+            raise InputError(path, f"not a molprobe metrics file ({err})") from None
+    if not rows:
+        raise MolprobeError("no metrics.json files to compare")
+    runs = pd.DataFrame(rows).sort_values(["split", "name", "seed"]).reset_index(drop=True)
+    runs["value"] = runs["value"].astype(float)
+    return runs
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std (ddof=1) of the test metric across seeds per name x model x split."""
+    return (
+        runs.groupby(["name", "model", "split", "metric"], sort=True)["value"]
+        .agg(mean="mean", std="std", n_seeds="count")
+        .reset_index()
+    )
+
+
+def ensemble_runs(
+    runs: pd.DataFrame, names: Sequence[str] | None, n_bootstrap: int = N_BOOTSTRAP
+) -> pd.DataFrame:
+    """Average the test predictions (predictions.parquet beside each run's metrics) of the
+    runs named ``names`` (all when empty/None) per split x seed and score the average: rows
+    named ``ensemble``."""
+    rows = []
+    chosen = runs if not names else runs[runs["name"].isin(names)]
+    for (split, seed), group in chosen.groupby(["split", "seed"]):
+        if group["name"].nunique() < 2:
+            continue
+        frames = []
+        for _, r in group.iterrows():
+            path = Path(r["path"]) / PREDICTIONS_FILE
+            if path.is_file():
+                frames.append(pd.read_parquet(path).set_index("mol_id").sort_index())
+        if len(frames) < 2:
+            continue
+        common = frames[0].index
+        for f in frames[1:]:
+            common = common.intersection(f.index)
+        tasks = [c[: -len("_true")] for c in frames[0].columns if c.endswith("_true")]
+        pred = np.mean([f.loc[common, tasks].to_numpy(dtype=float) for f in frames], axis=0)
+        truth = frames[0].loc[common, [f"{t}_true" for t in tasks]].to_numpy(dtype=float)
+        metric = group["metric"].iloc[0]
+        task_type = "regression" if metric in ("rmse", "mae", "r2") else "classification"
+        ev = evaluate(truth, pred, tasks, task_type, n_bootstrap, int(seed))
+        rows.append(
+            {
+                "name": "ensemble",
+                "model": "ensemble",
+                "split": split,
+                "seed": seed,
+                "metric": metric,
+                "value": ev.mean[metric],
+                "ci_low": ev.mean_ci_low[metric],
+                "ci_high": ev.mean_ci_high[metric],
+                "path": ";".join(sorted(group["name"])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def compare_runs(
+    files: Sequence[Path], metric: str | None = None, ensemble: Sequence[str] | None = None
+) -> Comparison:
+    """The comparison of the runs whose metrics.json are ``files``; ``ensemble``: None for
+    none, else the run names to average (empty: all runs)."""
+    runs = collect_metrics(files, metric)
+    if ensemble is not None:
+        ens = ensemble_runs(runs, ensemble)
+        if len(ens):
+            runs = pd.concat([runs, ens], ignore_index=True)
+    summary = summarize(runs)
+    agg = summary.rename(columns={"mean": "value"}).assign(
+        seed="mean", ci_low=np.nan, ci_high=np.nan
+    )
+    runs_out = runs.assign(std=np.nan, n_seeds=1)
+    table = pd.concat([runs_out[TABLE_COLUMNS], agg[TABLE_COLUMNS]], ignore_index=True)
+    return Comparison(runs, summary, table)
