@@ -122,6 +122,11 @@ def test_probe_verdicts_from_verdict_md():
                               "holds in the point estimates only (the intervals overlap)")  # fmt: skip
     assert fd.probe_findings("snn", overlap)[0].flag == "warn"
     probes = pd.DataFrame(dict(layer=["input", "block1"], concept=["acid", "acid"], auc=[0.6, 0.9]))
+    # the sentence of main's verdict.md (peaks instead of emergence)
+    main = "gine: the ordering radicals -> centres -> pharmacophores holds only weakly (two levels peak at the same layer) (gain peaks at mp1 for radicals, mp1 for interaction centres and pool for pharmacophores)."
+    weak = fd.probe_findings("gine", main)[0]
+    assert weak.flag == "warn" and weak.verdict.endswith("(two levels peak at the same layer)")
+    assert weak.number.startswith("gain peaks at mp1")
     fallback = fd.probe_findings("gine", None, probes)
     assert fallback[0].flag == "info" and "block1" in fallback[0].verdict
 

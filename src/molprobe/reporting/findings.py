@@ -184,6 +184,18 @@ def depth_findings(depth: pd.DataFrame) -> list[Finding]:
 # -------------------------------------------------------------------------------------- probes
 
 
+def _split_trailing_parenthesis(text: str) -> tuple[str, str]:
+    """("a b", "c (d)") from "a b (c (d))": the final balanced parenthesis split off."""
+    if not text.endswith(")"):
+        return text, ""
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i].rstrip(), text[i + 1 : -1]
+    return text, ""
+
+
 def probe_findings(
     model: str, verdict_md: str | None, probes: pd.DataFrame | None = None
 ) -> list[Finding]:
@@ -197,14 +209,13 @@ def probe_findings(
             if "the ordering" in s or "cannot judge the ordering" in s:
                 if "does not hold" in s:
                     flag = "fail"
-                elif "point estimates only" in s or "cannot judge" in s:
+                elif any(w in s for w in ("point estimates", "only weakly", "cannot judge")):
                     flag = "warn"
                 else:
                     flag = "pass" if "holds" in s else "info"
-                m = re.search(r"\(emergence: (.*)\)\.?$", s)
-                out.append(Finding("probes", f"{model}: do concepts emerge in the order "
-                                   "radicals -> centres -> pharmacophores?", flag,
-                                   s.split(" (emergence:")[0], m.group(1) if m else ""))  # fmt: skip
+                said, where = _split_trailing_parenthesis(s.rstrip("."))
+                question = f"{model}: do concepts emerge in the order radicals -> centres -> pharmacophores?"
+                out.append(Finding("probes", question, flag, said, where))
             m = re.match(r"Level (\d+): the net (uses|shows no sign of using) the erased concepts "
                          r"\((.*)\)\.?$", s)  # fmt: skip
             if m:
