@@ -189,7 +189,8 @@ def _key_svg(key: str, y: int) -> tuple[str, int]:
         items = [((255, 80, 80), "(+) red: the atom raises the score"),
                  ((110, 110, 255), "(-) blue: the atom lowers it; circle size ~ |weight|")]  # fmt: skip
     elif key == HIGHLIGHT_KEY:
-        items = [((255, 153, 51), "orange: atoms matched by the concept")]
+        items = [((255, 153, 51), "orange: atoms matched by the concept; (+) the molecule has "
+                  "the concept, (-) it does not")]  # fmt: skip
     else:
         return "", 0
     parts, x = [], 8
