@@ -239,3 +239,22 @@ def test_cli_writes_findings(tmp_path, capsys):
     ]
     assert main(cmd[:-4] + ["--hits", "nonsense", "--html", "x", "--csv", "y"]) != 0
     assert "NAME=PATH" in capsys.readouterr().err
+
+
+def test_hit_table_puts_triage_columns_first_and_keeps_every_row():
+    from molprobe.reporting.hits import hit_table_page, triage_frames
+
+    top = hits([True, False, True], ["", "nitro", ""]).assign(std_smiles="c1ccccc1O", row=[4, 9, 2])
+    front, details = triage_frames(top)
+    assert list(front.columns) == ["rank", "id", "score", "spread", "top_task", "in_domain",
+                                   "alerts", "smiles"]  # fmt: skip
+    assert "input_smiles" not in front.columns  # identical to the standardized SMILES here
+    assert list(details.columns) == ["NR_AhR", "NR_AhR_std", "SR_p53", "SR_p53_std"]
+    assert list(front["top_task"]) == ["NR_AhR"] * 3 and front["spread"].tolist() == [0.1] * 3
+    changed = top.assign(smiles=["c1ccccc1[O-].[Na+]", "c1ccccc1O", "c1ccccc1O"])
+    assert list(triage_frames(changed)[0]["input_smiles"]) == ["c1ccccc1[O-].[Na+]", "", ""]
+    big = pd.concat([top] * 40, ignore_index=True)  # 120 rows: paged, none cut
+    page, csv = hit_table_page("muv", big)
+    assert page.count('<img class="thumb"') == 120 and page.count("<details>") == 120
+    assert "2 of 3 inside" not in page and "80 of 120 inside the applicability domain" in page
+    assert len(csv.splitlines()) == 121
