@@ -328,7 +328,7 @@ def dynamics_page(
             ratio = by_layer.iloc[0] / by_layer.iloc[-1]
             lines.append(f"{arch}, {depth} layers: gradient norm at the input layer is {ratio:.2g}× "
                          f"that at the output layer (step {last}).")  # fmt: skip
-    page.lines = lines[:6]
+    page.lines = lines  # every architecture x depth (the findings page judges them)
     page.numbers = dict(first_step=int(first), last_step=int(last))
     page.message = f"report dynamics: {grads['arch'].nunique()} architectures"
     return page
