@@ -40,9 +40,12 @@ def test_model_verdict_follows_the_paired_interval():
     assert one[0].flag == "warn" and "1 seed" in one[0].number
     no_base = fd.model_findings(comparison([0.8], [0.7]).query("model != 'rf'"))
     assert no_base[0].flag == "info"
-    cal = fd.model_findings(comparison([0.8], [0.7]), pd.DataFrame({"name": ["snn"],
-                            "split": ["scaffold"], "ece": [0.2]}))  # fmt: skip
-    assert cal[-1].flag == "fail" and "ECE 0.200" in cal[-1].number
+    ece = pd.DataFrame(
+        {"name": ["snn", "rf", "gine"], "split": "scaffold", "ece": [0.2, 0.03, 0.1]}
+    )
+    cal = fd.model_findings(comparison([0.8], [0.7]), ece)
+    assert [f.flag for f in cal[1:]] == ["fail", "pass"]  # the compared two only, not gine
+    assert "ECE 0.200" in cal[1].number
 
 
 def test_expected_calibration_error():
@@ -92,12 +95,19 @@ def test_depth_and_credit_verdicts():
     got = {f.question: f.flag for f in fd.depth_findings(depth)}
     assert got == {"Does fnn_bn keep its accuracy with depth?": "fail",
                    "Does snn keep its accuracy with depth?": "pass"}  # fmt: skip
+    wide = depth.drop(columns="std").assign(ci_low=depth["mean"] - 0.2, ci_high=depth["mean"] + 0.2)
+    unsure = {f.question: f for f in fd.depth_findings(wide)}[
+        "Does fnn_bn keep its accuracy with depth?"
+    ]
+    assert unsure.flag == "warn" and "bootstrap CIs combined" in unsure.number
     rng = np.random.default_rng(1)
-    credit = pd.DataFrame(dict(arch="lstm", augmented=[False] * 3 + [True] * 3, seed=[0, 1, 2] * 2,
+    credit = pd.DataFrame(dict(arch="lstm", augmented=[False] * 3 + [True] * 3, seed=[0, 1, 2] * 2, group="all",
                                slope=[0.30, 0.31, 0.29] + list(rng.normal(0, 0.01, 3))))  # fmt: skip
     flags = [f.flag for f in fd.credit_findings(credit)]
     assert flags == ["fail", "pass"]
     assert fd.credit_findings(credit.head(1))[0].flag == "warn"  # one seed: no judgement
+    groups = pd.concat([credit, credit.assign(group="nitro", slope=5.0)])  # the pooled row is read
+    assert [f.flag for f in fd.credit_findings(groups)] == ["fail", "pass"]
 
 
 VERDICT = """# Probing verdict: snn

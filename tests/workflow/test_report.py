@@ -327,6 +327,7 @@ def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path
     assert "molprobe report: tox21" in page and "findings" in page
     landing = browser.evaluate("(document.querySelector('.prose') || {innerText: ''}).innerText")
     assert "molprobe report: tox21" in landing and "Configuration" not in landing  # no dead link
+    assert browser.evaluate("document.title") == "molprobe report: tox21"
     # the landing text is fully visible: every block inside the window and on top
     hidden = browser.evaluate(
         "(() => { const d = document.querySelector('.prose'); if (!d) return ['no .prose'];"

@@ -80,7 +80,8 @@ def model_findings(
     calibration: pd.DataFrame | None = None,
     baselines: frozenset[str] = BASELINES,
 ) -> list[Finding]:
-    """Per split: the best deep net against the best baseline (ΔAUC with an interval).
+    """Per split: the best deep net against the best baseline (ΔAUC with an interval), and
+    the calibration of those two.
 
     ``comparison``: comparison.csv (name, model, split, seed, metric, value[, ci_low, ci_high]);
     ``calibration``: optional (name, split, ece) rows, ECE in probability units.
@@ -89,7 +90,7 @@ def model_findings(
     runs = comparison[comparison["seed"].astype(str) != "mean"].copy()
     runs = runs[runs["model"] != "ensemble"]
     runs["value"] = runs["value"].astype(float)
-    out = []
+    out, compared = [], []
     for split, g in runs.groupby("split", sort=True):
         metric = str(g["metric"].iloc[0])
         means = g.groupby(["name", "model"])["value"].mean().reset_index()
@@ -101,6 +102,7 @@ def model_findings(
                                f"no {which} was trained on the {split} split."))  # fmt: skip
             continue
         d, b = deep.loc[deep["value"].idxmax()], base.loc[base["value"].idxmax()]
+        compared += [(str(d["name"]), str(split)), (str(b["name"]), str(split))]
         rd = g[g["name"] == d["name"]].set_index(g[g["name"] == d["name"]]["seed"].astype(str))
         rb = g[g["name"] == b["name"]].set_index(g[g["name"] == b["name"]]["seed"].astype(str))
         shared = sorted(set(rd.index) & set(rb.index))
@@ -132,7 +134,10 @@ def model_findings(
             f"{d['name']} ({metric} {d['value']:.3f}) {says} {b['name']} ({b['value']:.3f}).",
             number))  # fmt: skip
     if calibration is not None and len(calibration):
+        shown = set(compared)
         for r in calibration.itertuples(index=False):
+            if (str(r.name), str(r.split)) not in shown:
+                continue
             ece = float(r.ece)
             flag = "pass" if ece <= 0.05 else "warn" if ece <= 0.15 else "fail"
             out.append(Finding("models", f"Are the probabilities of {r.name} calibrated ({r.split} split)?",
@@ -159,7 +164,9 @@ def expected_calibration_error(y_true: np.ndarray, y_prob: np.ndarray, n_bins: i
 
 def depth_findings(depth: pd.DataFrame) -> list[Finding]:
     """The depth sweep (depth.csv: model, depth, mean[, std | ci_low, ci_high]): does each
-    family keep its test metric from the shallowest to the deepest net?"""
+    family keep its test metric from the shallowest to the deepest net? The interval of the
+    change combines the two ends' seed std (or bootstrap half-widths) in quadrature; "fail"
+    only when the net loses more than :data:`DEPTH_TOLERANCE` and the interval excludes 0."""
     out = []
     for model, g in depth.groupby("model", sort=True):
         g = g.sort_values("depth")
@@ -167,17 +174,27 @@ def depth_findings(depth: pd.DataFrame) -> list[Finding]:
             continue
         s, d = g.iloc[0], g.iloc[-1]
         delta = float(d["mean"] - s["mean"])
-        spread = ""
+        half, how = math.nan, "1 seed: no spread"
         if "std" in g.columns and np.isfinite([s["std"], d["std"]]).all():
-            spread = f", seed std {s['std']:.3f} / {d['std']:.3f}"
-        elif "n_seeds" in g.columns and int(g["n_seeds"].max()) < 2:
-            spread = ", 1 seed: no spread"
-        flag = "fail" if delta < -DEPTH_TOLERANCE else "pass"
-        says = "loses" if delta < -DEPTH_TOLERANCE else "keeps"
+            half = 1.96 * math.hypot(float(s["std"]), float(d["std"]))
+            how = "seed std of both ends"
+        elif {"ci_low", "ci_high"} <= set(g.columns) and np.isfinite(
+            [s["ci_low"], s["ci_high"], d["ci_low"], d["ci_high"]]
+        ).all():
+            half = math.hypot((s["ci_high"] - s["ci_low"]) / 2, (d["ci_high"] - d["ci_low"]) / 2)
+            how = "1 seed: bootstrap CIs combined"
+        lo, hi = delta - half, delta + half
+        if delta >= -DEPTH_TOLERANCE:
+            flag, says = "pass", "keeps"
+        elif np.isfinite(hi) and hi < 0:
+            flag, says = "fail", "loses"
+        else:
+            flag, says = "warn", "may lose (the interval covers no change)"
+        ci = f"95% CI [{lo:+.3f}, {hi:+.3f}], {how}" if np.isfinite(half) else how
         out.append(Finding("dynamics", f"Does {model} keep its accuracy with depth?", flag,
                            f"{model} {says} its test score from {int(s['depth'])} to "
                            f"{int(d['depth'])} layers ({s['mean']:.3f} -> {d['mean']:.3f}).",
-                           f"Δ {delta:+.3f}{spread}"))  # fmt: skip
+                           f"Δ {delta:+.3f} ({ci})"))  # fmt: skip
     return out
 
 
@@ -342,6 +359,8 @@ def credit_findings(credit: pd.DataFrame) -> list[Finding]:
     out = []
     keys = [c for c in ("arch", "augmented") if c in credit.columns]
     for key, g in credit.groupby(keys, sort=True) if keys else [((), credit)]:
+        if "group" in g.columns and (g["group"] == "all").any():
+            g = g[g["group"] == "all"]  # the pooled row; else the mean over the groups
         per_seed = g.groupby("seed")["slope"].mean() if "seed" in g.columns else g["slope"]
         m, lo, hi = _t_interval(per_seed.to_numpy())
         if not np.isfinite(lo):
