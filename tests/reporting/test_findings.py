@@ -247,6 +247,9 @@ def test_cli_writes_findings(tmp_path, capsys):
         "warn",
         "pass",
     ]
+    # an option given twice (as the rule writes it per model) keeps both
+    assert main(cmd + ["--probe-verdict", f"gine={verdict}"]) == 0
+    assert set(pd.read_csv(tmp_path / "f.csv")["question"].str.split(":").str[0]) >= {"snn", "gine"}
     assert main(cmd[:-4] + ["--hits", "nonsense", "--html", "x", "--csv", "y"]) != 0
     assert "NAME=PATH" in capsys.readouterr().err
 

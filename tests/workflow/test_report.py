@@ -220,7 +220,7 @@ def browser():
 # ---------------------------------------------------------------------------------- tests
 
 PLACEHOLDER = re.compile(r"\{(dataset|model|library|split|seed|wildcards[.a-z]*|[a-z_]+)\}")
-DATA_URI = re.compile(r"data:([a-z+/.-]+);(?:charset=[^;,]+;)?base64,([A-Za-z0-9+/=]+)")
+DATA_URI = re.compile(r"data:([a-z+/.-]+);(?:[a-z]+=[^;,]+;)*base64,([A-Za-z0-9+/=]+)")
 
 
 def embedded(report_html: Path) -> list[tuple[str, bytes]]:

@@ -29,14 +29,14 @@ def register_findings(rsub) -> None:
     f.add_argument("--runs", nargs="*", default=[], type=Path,
                    help="run folders (metrics.json, predictions.parquet): calibration of each")  # fmt: skip
     f.add_argument("--depth", type=Path, help="depth.csv of `molprobe depth-table`")
-    f.add_argument("--probe-verdict", nargs="*", default=[], metavar="MODEL=PATH",
+    f.add_argument("--probe-verdict", nargs="*", default=[], action="extend", metavar="MODEL=PATH",
                    help="verdict.md of the probing stage per net family")  # fmt: skip
-    f.add_argument("--probe-table", nargs="*", default=[], metavar="MODEL=PATH",
+    f.add_argument("--probe-table", nargs="*", default=[], action="extend", metavar="MODEL=PATH",
                    help="probes.parquet per net family (used when there is no verdict)")  # fmt: skip
     f.add_argument("--gradients", type=Path,
                    help="gradient_summary.csv, or the per-layer gradients.parquet")  # fmt: skip
     f.add_argument("--lstm-credit", type=Path, help="lstm_credit_summary.csv")
-    f.add_argument("--hits", nargs="*", default=[], metavar="LIBRARY=PATH",
+    f.add_argument("--hits", nargs="*", default=[], action="extend", metavar="LIBRARY=PATH",
                    help="ranked top hits (hits.top.explained.csv) per library")  # fmt: skip
     f.add_argument("--shortcuts", type=Path, help="shortcut audit findings.csv or findings.md")
     f.add_argument("--html", required=True, type=Path, help="the findings page")
