@@ -53,6 +53,7 @@ localrules:
     report_dynamics,
     report_screen,
     report_summary,
+    report_findings,
     report_figures,
 
 

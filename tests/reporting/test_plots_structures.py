@@ -62,13 +62,21 @@ def test_model_plots():
                             "ci_low": [0.75, 0.7, 0.65, 0.6], "ci_high": [0.85, 0.83, 0.78, 0.77]})  # fmt: skip
     fig = plots.plot_model_comparison(summary)
     ax = fig.axes[0]
+    # one entry per model, the baseline named as such, and the chance line
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "rf",
+        "chance (0.5)",
+        "rf (baseline)",
         "snn",
-    ]  # one entry per model
+    ]
+    assert all(t.get_fontsize() >= 8 for t in ax.get_legend().get_texts())
     colours = {p.get_facecolor()[:3] for p in ax.patches}
     assert len(colours) == 2
+    assert sorted(bool(p.get_hatch()) for p in ax.patches) == [False, False, True, True]
+    assert not any("no spread" in t.get_text() for t in ax.texts)
     plots.close(fig)
+    one = plots.plot_model_comparison(summary.drop(columns=["ci_low", "ci_high"]))
+    assert sum("1 seed" in t.get_text() for t in one.axes[0].texts) == 4  # no zero-width bars
+    plots.close(one)
 
     rng = np.random.default_rng(0)
     y = {"t1": rng.integers(0, 2, 50).astype(float), "t2": np.r_[np.ones(5), np.zeros(45)]}

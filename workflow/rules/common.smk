@@ -636,4 +636,89 @@ def report_extra_figures():
 
 def report_targets():
     """Every report figure and table of the enabled stages (for `rule all`)."""
-    return report_headlines() + report_extra_figures() + [f"{REPORT}/summary.html"]
+    findings = [f"{REPORT}/{ds}/findings.html" for ds in config["run_datasets"]]
+    return (
+        report_headlines()
+        + report_extra_figures()
+        + [f"{REPORT}/summary.html"]
+        + findings
+    )
+
+
+# ---------------------------------------------------------- helpers of report_findings
+
+import shlex
+
+
+def _stage_file(rule, name, fallback, **wildcards):
+    """The path pattern of output ``name`` of ``rule`` (or ``fallback``), filled in."""
+    out = getattr(rules, rule).output if hasattr(rules, rule) else None
+    pattern = getattr(out, name) if out is not None and name in out.keys() else fallback
+    return pattern.format(**wildcards) if pattern else None
+
+
+def findings_inputs(wildcards):
+    ds, r = wildcards.dataset, report_settings()
+    files = {"headlines": [h for h in report_headlines() if f"/{ds}/data/" in h]}
+    if report_enabled("models"):
+        files["comparison"] = f"{RESULTS}/{ds}/comparison.csv"
+        files["metrics"] = model_metrics(ds)
+        files["predictions"] = [
+            os.path.join(os.path.dirname(m), "predictions.parquet")
+            for m in model_metrics(ds)
+        ]
+        if r["depth_table"]:
+            files["depth"] = r["depth_table"].format(dataset=ds)
+    if report_enabled("probes"):
+        files["probes"] = [
+            _stage_file(
+                "probe",
+                "verdict",
+                f"{RESULTS}/{{dataset}}/probes/{{model}}/probes.parquet",
+                dataset=ds,
+                model=m,
+            )
+            for m in r["probe_models"]
+        ]
+    if report_enabled("dynamics"):
+        files["gradients"] = _stage_file(
+            "dynamics_gradients", "summary", f"{RESULTS}/dynamics/gradients.parquet"
+        )
+        files["credit"] = f"{RESULTS}/dynamics/lstm_credit_summary.csv"
+    if report_enabled("screen"):
+        files["hits"] = [
+            f"{RESULTS}/{ds}/screen/{lib}/hits.top.explained.csv"
+            for lib in r["libraries"]
+        ]
+    if shortcut_targets():
+        files["shortcuts"] = _stage_file(
+            "shortcuts",
+            "findings_table",
+            f"{RESULTS}/{{dataset}}/shortcuts/findings.md",
+            dataset=ds,
+        )
+    return files
+
+
+def findings_args(wildcards, input):
+    """The CLI options of `molprobe report findings` for the declared inputs."""
+    r, args = report_settings(), []
+    if "comparison" in input.keys():
+        args += ["--comparison", input.comparison]
+        args += ["--runs", *[os.path.dirname(m) for m in input.metrics]]
+    if "depth" in input.keys():
+        args += ["--depth", input.depth]
+    if "probes" in input.keys():
+        opt = {".md": "--probe-verdict", ".parquet": "--probe-table"}
+        for model, path in zip(r["probe_models"], input.probes):
+            args += [opt[os.path.splitext(path)[1]], f"{model}={path}"]
+    if "gradients" in input.keys():
+        args += ["--gradients", input.gradients, "--lstm-credit", input.credit]
+    if "hits" in input.keys():
+        args += [
+            "--hits",
+            *[f"{lib}={p}" for lib, p in zip(r["libraries"], input.hits)],
+        ]
+    if "shortcuts" in input.keys():
+        args += ["--shortcuts", input.shortcuts]
+    return " ".join(shlex.quote(str(a)) for a in args)

@@ -338,7 +338,7 @@ rule report_summary:
             f"{REPORT}/summary.html",
             caption="../report/summary.rst",
             category=CATEGORY["summary"],
-            labels={"figure": "headline numbers"},
+            labels={"figure": "2 headline numbers"},
         ),
     log:
         f"{RESULTS}/logs/report_summary.log",
@@ -348,6 +348,38 @@ rule report_summary:
     shell:
         "molprobe report summary --headlines {input.headlines:q} --rst {output.rst:q}"
         " --html {output.html:q} > {log:q} 2>&1"
+
+
+# ------------------------------------------------------------------------------ findings
+# One verdict per question (pass/warn/fail) from the stage tables; the first report item.
+# Each stage's newest table is taken when its rule declares it (rules.<stage>.output),
+# else the older one: probing verdict.md or probes.parquet, gradient_summary.csv or
+# gradients.parquet, shortcut findings.csv or findings.md.
+
+
+rule report_findings:
+    input:
+        unpack(findings_inputs),
+    output:
+        html=report(
+            f"{REPORT}/{{dataset}}/findings.html",
+            caption="../report/findings.rst",
+            category=CATEGORY["summary"],
+            subcategory="{dataset}",
+            labels={"figure": "1 findings: one verdict per question"},
+        ),
+        csv=f"{REPORT}/{{dataset}}/findings.csv",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/report_findings.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        args=findings_args,
+    shell:
+        "molprobe report findings --dataset {wildcards.dataset:q}"
+        " --headlines {input.headlines:q} {params.args}"
+        " --html {output.html:q} --csv {output.csv:q} > {log:q} 2>&1"
 
 
 rule report_figures:

@@ -9,6 +9,7 @@ report) with a CSV twin, and ``headline.json`` (sentences for the summary page).
     molprobe report dynamics  --gradients gradients.parquet [--through-time ...] [--lstm-credit ...] --outdir ...
     molprobe report screen    --hits hits.parquet --top hits.top.csv --outdir ...
     molprobe report summary   --headlines */headline.json --rst summary.rst --html summary.html
+    molprobe report findings  (see molprobe.cli.report_findings)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from molprobe.cli.report_findings import register_findings
 from molprobe.errors import InputError
 from molprobe.fileio import atomic_path, write_json
 from molprobe.reporting.pages import N_EXAMPLES, N_HITS, OUTPUTS, RunRecord, StagePage
@@ -90,6 +92,7 @@ def register(sub) -> None:
                    help="reStructuredText included in the summary page")
     u.add_argument("--html", required=True, type=Path, help="the same as an HTML page")
     u.set_defaults(func=run_summary)
+    register_findings(rsub)  # molprobe report findings: the verdict page
     # fmt: on
 
 

@@ -328,7 +328,7 @@ def dynamics_page(
             ratio = by_layer.iloc[0] / by_layer.iloc[-1]
             lines.append(f"{arch}, {depth} layers: gradient norm at the input layer is {ratio:.2g}× "
                          f"that at the output layer (step {last}).")  # fmt: skip
-    page.lines = lines[:6]
+    page.lines = lines  # every architecture x depth (the findings page judges them)
     page.numbers = dict(first_step=int(first), last_step=int(last))
     page.message = f"report dynamics: {grads['arch'].nunique()} architectures"
     return page
@@ -364,9 +364,11 @@ def screen_page(library: str, scores: np.ndarray, top: pd.DataFrame) -> StagePag
     if "explained_by" in top.columns and len(top):
         how = (f" Atoms are shaded for explained_task (the hit's highest-scoring task) by "
                f"{top['explained_by'].iloc[0]}: red raises the score, blue lowers it.")  # fmt: skip
-    page.tables["hits"] = Table(top[cols], f"{library}: top {len(top)} hits",
-        "score: ensemble mean; *_std: spread across ensemble members; in_domain: max Tanimoto "
-        "similarity (ad_similarity) to the training set above the threshold." + how)  # fmt: skip
+    from molprobe.reporting.hits import hit_table_page  # triage table: sortable, filterable
+
+    page.texts["hits.html"], page.texts["hits.csv"] = hit_table_page(library, top[cols],
+        "score: ensemble mean; in_domain: max Tanimoto similarity (ad_similarity) to the "
+        "training set above the threshold." + how)  # fmt: skip
     if len(top):
         n_in = int(top["in_domain"].astype(bool).sum()) if "in_domain" in top.columns else None
         inside = f", {n_in} of them inside the applicability domain." if n_in is not None else "."

@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from molprobe.errors import MolprobeError  # noqa: E402
+from molprobe.errors import MolprobeError
+from molprobe.reporting.findings import BASELINES  # noqa: E402
 
 #: One colour per model family, used by every plot of every stage (import it, don't copy it).
 MODEL_COLOURS: dict[str, str] = {
@@ -99,7 +100,7 @@ def plot_task_balance(balance: pd.DataFrame, dataset: str = "") -> Figure:
     measured = (b["n_positive"] + b["n_negative"]).to_numpy(dtype=float)
     for i, (pos, n) in enumerate(zip(b["n_positive"], measured, strict=True)):
         pct = 100.0 * pos / n if n else float("nan")
-        ax.text(left[i], i, f"  {int(pos)} pos ({pct:.1f} %)", va="center", fontsize=7)
+        ax.text(left[i], i, f"  {int(pos)} pos ({pct:.1f} %)", va="center", fontsize=8)
     ax.set_yticks(y, b["task"].astype(str))
     ax.set_xlim(0, left.max() * 1.3 if len(left) else 1)
     ax.set_xlabel("molecules (count)")
@@ -143,7 +144,7 @@ def plot_ledger(ledger: pd.DataFrame, dataset: str = "") -> Figure:
     ax.legend(
         handles,
         [k for k in colours if k in set(lg["kind"])],
-        fontsize=7,
+        fontsize=8,
         frameon=False,
         loc="lower right",
     )
@@ -181,7 +182,7 @@ def plot_split_sizes(splits: pd.DataFrame, dataset: str = "") -> Figure:
         ax.set_xlabel("split method and seed")
     axes[0].set_title("Molecules per part")
     axes[1].set_title("Bemis–Murcko scaffolds per part")
-    axes[1].legend(fontsize=7, frameon=False)
+    axes[1].legend(fontsize=8, frameon=False)
     fig.suptitle(f"Train / valid / test splits{f' — {dataset}' if dataset else ''}", fontsize=11)
     fig.tight_layout()
     return fig
@@ -222,8 +223,13 @@ def plot_model_comparison(summary: pd.DataFrame, metric: str = "roc_auc") -> Fig
             else:
                 err = None
             x = i + (j - (len(names) - 1) / 2) * width
+            base = family in BASELINES  # baselines: hatched, labelled as such
             ax.bar(x, mean, width * 0.92, yerr=err, capsize=3, color=model_colour(family),
-                   edgecolor="black", linewidth=0.4, label=None if labelled else name)  # fmt: skip
+                   edgecolor="black", linewidth=0.4, hatch="//" if base else None,
+                   label=None if labelled else f"{name} (baseline)" if base else name)  # fmt: skip
+            if err is None or (np.ndim(err) == 0 and float(err) == 0):
+                ax.text(x, mean + 0.01, "1 seed:\nno spread", ha="center", va="bottom",
+                        fontsize=8, rotation=90)  # fmt: skip
             labelled = True
     ax.set_xticks(range(len(splits)), splits)
     ax.set_xlabel("split method")
@@ -232,9 +238,11 @@ def plot_model_comparison(summary: pd.DataFrame, metric: str = "roc_auc") -> Fig
     )
     if metric in ("roc_auc", "pr_auc"):
         lo = float(np.nanmin(summary["mean"]))
-        ax.set_ylim(max(0.0, min(0.5, lo - 0.05)), 1.0)
-    ax.legend(fontsize=7, ncol=2, frameon=False, loc="upper right")
-    ax.set_title("Model comparison (error bars: 95 % CI or ± std over seeds)")
+        ax.set_ylim(max(0.0, min(0.45, lo - 0.05)), 1.0)
+        ax.axhline(0.5, ls="--", color="grey", lw=1.0, label="chance (0.5)")
+    ax.legend(fontsize=8, ncol=2, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("Model comparison\n(error bars: 95 % CI over seeds, or a single run's bootstrap CI)",
+                 fontsize=10)  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -272,7 +280,7 @@ def plot_roc_pr(
         drawn += 1
     if not drawn:
         raise MolprobeError("ROC/PR plot: no task has both positive and negative labels")
-    ax_roc.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
+    ax_roc.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="chance (AUC 0.5)")
     ax_roc.set(
         xlabel="false positive rate", ylabel="true positive rate", title="ROC curves (ROC-AUC)"
     )
@@ -284,7 +292,7 @@ def plot_roc_pr(
     )
     for ax in (ax_roc, ax_pr):
         ax.legend(
-            fontsize=6, ncol=2, frameon=False, loc="lower right" if ax is ax_roc else "upper right"
+            fontsize=8, ncol=2, frameon=False, loc="lower right" if ax is ax_roc else "upper right"
         )
     if title:
         fig.suptitle(title, fontsize=11)
@@ -327,7 +335,7 @@ def plot_training_curves(history: pd.DataFrame) -> Figure:
     ax_metric.set(xlabel="epoch", ylabel="validation metric (ROC-AUC)", title="Validation metric")
     for ax in (ax_loss, ax_metric):
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, frameon=False)
+            ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -353,6 +361,8 @@ def plot_depth(depth: pd.DataFrame, metric: str = "roc_auc") -> Figure:
     depths = sorted(set(depth["depth"].astype(int)))
     ax.set_xticks(depths, [str(x) for x in depths])
     ax.set(xlabel="hidden layers (count, log2 scale)", ylabel=f"test {metric} (task mean)")
+    if metric == "roc_auc":
+        ax.axhline(0.5, ls="--", color="grey", lw=1.0, label="chance (0.5)")
     ax.set_title("Accuracy against depth")
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
@@ -436,7 +446,7 @@ def plot_probe_curves(probes: pd.DataFrame, value: str = "auc", title: str = "")
         )
     ax.set_xticks(range(len(layers)), [str(x) for x in layers], rotation=45, ha="right", fontsize=7)
     ax.set(xlabel="layer (input → output)", ylabel=f"probe {value.replace('_', '-').upper()}")
-    ax.legend(fontsize=6, ncol=2, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(fontsize=8, ncol=2, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_title(title or "Concept decodability through depth")
     fig.tight_layout()
     return fig
@@ -476,7 +486,7 @@ def plot_gradient_norms(gradients: pd.DataFrame, column: str = "grad_norm_weight
             ylabel="gradient norm ‖∂loss/∂W‖ (log scale)",
             title=f"step {step}",
         )
-        ax.legend(fontsize=6, frameon=False)
+        ax.legend(fontsize=8, frameon=False)
     fig.suptitle("Gradient norms through depth", fontsize=11)
     fig.tight_layout()
     return fig
@@ -534,7 +544,7 @@ def plot_lstm_credit(summary: pd.DataFrame) -> Figure:
     ax.set_xticks(range(len(groups)), groups)
     ax.set(xlabel="molecule group", ylabel="attribution slope (per token position)")
     ax.set_title("Credit assignment along the SMILES string")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
