@@ -367,7 +367,7 @@ def probe_flags():
     return " ".join(flags)
 
 
-def planted_flags():
+def probe_planted_flags():
     p = probe_settings()["planted"]
     seeds = " ".join(str(s) for s in p.get("seeds", [0, 1, 2]))
     return (
@@ -455,11 +455,11 @@ def shortcut_settings():
     return s
 
 
-def planted_path(dataset):
+def shortcut_planted_path(dataset):
     return f"results/{dataset}/shortcuts/planted/planted_summary.parquet"
 
 
-def planted_flags(wildcards):
+def shortcut_planted_flags(wildcards):
     """CLI flags of `molprobe shortcuts-planted`: the audited families as the config trains
     them, the featurizer settings, and the task (the dataset's first task when the configured
     one is not among its task columns)."""
@@ -485,7 +485,7 @@ def shortcut_flags(wildcards):
     flags += ["--counterion-molecules", str(s["counterion_molecules"])]
     flags += ["--trivial-model", s["trivial_model"], "--margin", str(s["margin"])]
     if s["planted"]["enabled"]:
-        flags += ["--planted", planted_path(wildcards.dataset)]
+        flags += ["--planted", shortcut_planted_path(wildcards.dataset)]
     return shlex.join(flags)
 
 
@@ -513,7 +513,7 @@ def shortcut_inputs(wildcards):
             for name in ("meta.json", "metrics.json", "predictions.parquet")
         ]
     if s["planted"]["enabled"]:
-        files.append(planted_path(ds))
+        files.append(shortcut_planted_path(ds))
     return sorted(set(files))
 
 

@@ -69,7 +69,7 @@ rule planted:
         "../envs/molprobe.yaml"
     threads: 1
     params:
-        settings=lambda wc: planted_flags(),
+        settings=lambda wc: probe_planted_flags(),
     shell:
         "molprobe planted {input:q} --output {output:q} {params.settings}"
         " --threads {threads} > {log:q} 2>&1"

@@ -24,7 +24,7 @@ rule shortcuts_planted:
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.summary, parent=True),
-        flags=planted_flags,
+        flags=shortcut_planted_flags,
     shell:
         "molprobe shortcuts-planted --molecules {input:q} --output-dir {params.outdir:q}"
         " {params.flags} --device {params.device} --threads {threads} > {log:q} 2>&1"

@@ -20,6 +20,7 @@ from molprobe.screening.screen import (
 
 SCREEN_DEFAULTS = ScreenSettings()  # the CLI's defaults are the library's
 
+
 def register(sub) -> None:
     p = sub.add_parser(
         "screen",
