@@ -289,9 +289,10 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
 
     from molprobe.chem.io import read_molecules
     from molprobe.chem.standardize import standardize_frame
+    from molprobe.inference.inputs import ModelInputs
     from molprobe.inference.predict import predict
     from molprobe.screening.domain import fingerprints
-    from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs, member_features
+    from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
     from molprobe.screening.screen import ECFP4_KEY, alert_names, score_chunk
 
     torch.set_num_threads(1)
@@ -318,7 +319,9 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
         blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
         parts["ECFP4 (domain + ECFP members)"] += time.perf_counter() - t
         t = time.perf_counter()
-        feats = member_features(ens.members[0], std, blocks)  # members share features
+        feats = ModelInputs.from_checkpoint(ens.members[0]).featurize(
+            std, blocks
+        )  # members share features
         parts["featurize (rest)"] += time.perf_counter() - t
         t = time.perf_counter()
         probs = [

@@ -39,23 +39,15 @@ LAYERS = {
 }
 NEVER = {("molprobe.reporting", "molprobe.training")}  # reporting reads result tables only
 
-# (importer, imported) edges between packages that break the rules today, in code owned by
-# work in progress elsewhere (issue numbers); remove an entry when its edge is gone.
-ALLOWED_EDGES = {
-    # issue 23: attribution moves to its own package; shortcuts then stop importing screening
-    ("molprobe.screening", "molprobe.shortcuts"),
-    ("molprobe.shortcuts", "molprobe.screening"),
-}
+# (importer, imported) edges between packages that break the rules today (none left);
+# an entry here must name its issue, and the test fails once its edge is gone.
+ALLOWED_EDGES: set[tuple[str, str]] = set()
 # (importing module, imported module, name) private imports that exist today.
-ALLOWED_PRIVATE = {
-    # issue 22 (chem/io.py): chunking needs public names for the gzip errors and text opener
-    ("molprobe.screening.chunking", "molprobe.chem.io", "_GZIP_ERRORS"),
-    ("molprobe.screening.chunking", "molprobe.chem.io", "_open_text"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 
 
-# CLI modules over the 250-line limit, owned by work in progress elsewhere (issues 17, 18, 23)
-LONG_CLI_ALLOWED = {"probe.py", "dynamics.py", "shortcuts.py"}
+# CLI modules over the 250-line limit (none left)
+LONG_CLI_ALLOWED: set[str] = set()
 CLI_MAX_LINES = 250
 
 

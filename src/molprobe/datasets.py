@@ -68,7 +68,7 @@ def mirror_file(name: str, mirror: str | os.PathLike | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _open_text(raw: bytes) -> io.TextIOBase:
+def open_text(raw: bytes) -> io.TextIOBase:
     data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     return io.StringIO(data.decode("utf-8-sig", errors="replace"), newline="")
 
@@ -78,7 +78,7 @@ def _write_subset(
 ) -> int:
     """Rewrite CSV bytes as gzip CSV at ``dest``, renaming columns and keeping at most
     ``max_rows`` data rows. Returns the number of data rows written."""
-    reader = csv.reader(_open_text(src_bytes))
+    reader = csv.reader(open_text(src_bytes))
     n = 0
     with gzip.open(dest, "wt", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -130,7 +130,7 @@ def fetch_dataset(
             else:
                 with gzip.open(tmp, "wb") as out:
                     out.write(raw)
-            n_rows = sum(1 for _ in csv.reader(_open_text(raw))) - 1
+            n_rows = sum(1 for _ in csv.reader(open_text(raw))) - 1
         else:
             n_rows = _write_subset(raw, tmp, rename, max_rows)
     return FetchResult(source=source, location=location, n_rows=max(n_rows, 0))

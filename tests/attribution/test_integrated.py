@@ -38,7 +38,7 @@ def _inputs(kind, smiles):
 
 
 def _outputs(model, features, task):
-    from molprobe.training.loop import predict
+    from molprobe.inference.predict import predict
 
     p = predict(model, features, None, "classification")[:, task]
     return np.log(p / (1 - p))

@@ -76,7 +76,7 @@ _EXTENSIONS = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 # errors raised by gzip / zlib when a compressed stream is cut short or damaged
-_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
 # --------------------------------------------------------------------------- paths and formats
@@ -124,7 +124,7 @@ def _open_binary(path: Path):
 
 
 @contextlib.contextmanager
-def _open_text(path: Path):
+def open_text(path: Path):
     """Text stream: UTF-8 with optional BOM; undecodable bytes become U+FFFD (never crash)."""
     with _open_binary(path) as fb:
         text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="replace", newline="")
@@ -154,9 +154,9 @@ def _csv_reader(text, fmt: str):
 
 def _read_header(path: Path, fmt: str) -> list[str]:
     try:
-        with _open_text(path) as text:
+        with open_text(path) as text:
             header = next(_csv_reader(text, fmt), None)
-    except _GZIP_ERRORS as err:
+    except GZIP_ERRORS as err:
         raise _truncated(path, 0) from err
     if header is None:
         return []
@@ -209,7 +209,7 @@ def _csv_rows(path, fmt, smiles_column, id_column, columns):
     i_extra = [_find_column(path, header, c, "requested") for c in columns]
     n_rows = 0
     try:
-        with _open_text(path) as text:
+        with open_text(path) as text:
             reader = _csv_reader(text, fmt)
             next(reader, None)  # header
             for fields in reader:
@@ -219,7 +219,7 @@ def _csv_rows(path, fmt, smiles_column, id_column, columns):
                 extras = [fields[i] if i < n else "" for i in i_extra]
                 yield smi, mid, extras, None
                 n_rows += 1
-    except _GZIP_ERRORS as err:
+    except GZIP_ERRORS as err:
         raise _truncated(path, n_rows) from err
     except csv.Error as err:
         raise InputError(path, f"CSV parse error: {err}", row=n_rows) from err
@@ -232,7 +232,7 @@ def _smi_rows(path):
     """Yield (input, name, [], None) per line of a SMILES file; a blank line is a row with input ""."""
     n_rows = 0
     try:
-        with _open_text(path) as text:
+        with open_text(path) as text:
             first = True
             for line in text:
                 line = line.rstrip("\r\n")
@@ -245,7 +245,7 @@ def _smi_rows(path):
                 name = parts[1].strip() if len(parts) > 1 else None
                 yield smi, (name or None), [], None
                 n_rows += 1
-    except _GZIP_ERRORS as err:
+    except GZIP_ERRORS as err:
         raise _truncated(path, n_rows) from err
 
 
@@ -284,11 +284,11 @@ def _sdf_rows(path, id_column, columns):
                 extras = [mol.GetProp(c) if mol.HasProp(c) else "" for c in columns]
                 yield smi, (mid or None), extras, error
                 n_rows += 1
-        except _GZIP_ERRORS as err:
+        except GZIP_ERRORS as err:
             raise _truncated(path, n_rows) from err
         except (RuntimeError, SystemError) as err:
             # RDKit's stream wrapper re-raises a Python read error as SystemError
-            if isinstance(err.__cause__ or err.__context__, _GZIP_ERRORS):
+            if isinstance(err.__cause__ or err.__context__, GZIP_ERRORS):
                 raise _truncated(path, n_rows) from err
             raise InputError(path, f"cannot read SDF: {err}", row=n_rows) from err
 
@@ -303,10 +303,10 @@ def _sdf_properties(path: Path) -> list[str]:
             for mol in Chem.ForwardSDMolSupplier(fb, sanitize=False, removeHs=False):
                 if mol is not None:
                     return list(mol.GetPropNames())
-    except _GZIP_ERRORS as err:
+    except GZIP_ERRORS as err:
         raise _truncated(path, 0) from err
     except (RuntimeError, SystemError) as err:
-        if isinstance(err.__cause__ or err.__context__, _GZIP_ERRORS):
+        if isinstance(err.__cause__ or err.__context__, GZIP_ERRORS):
             raise _truncated(path, 0) from err
         raise InputError(path, f"cannot read SDF: {err}", row=0) from err
     return []
@@ -501,21 +501,21 @@ def count_rows(path: str | os.PathLike) -> int:
             return 0
         n = -1
         try:
-            with _open_text(path) as text:
+            with open_text(path) as text:
                 for n, _ in enumerate(_csv_reader(text, fmt)):  # noqa: B007
                     pass
-        except _GZIP_ERRORS as err:
+        except GZIP_ERRORS as err:
             raise _truncated(path, max(n, 0)) from err
         return max(n, 0)
     if fmt == "smi":
         return sum(1 for _ in _smi_rows(path))
     n = 0
     try:
-        with _open_text(path) as text:
+        with open_text(path) as text:
             for line in text:
                 if line.startswith("$$$$"):
                     n += 1
-    except _GZIP_ERRORS as err:
+    except GZIP_ERRORS as err:
         raise _truncated(path, n) from err
     return n
 

@@ -33,8 +33,9 @@ from molprobe.chem.alerts import alert_matches
 from molprobe.chem.graphs import MolGraph
 from molprobe.chem.splits import Split
 from molprobe.dynamics.planted_credit import planted_molecules
+from molprobe.inference.predict import predict
 from molprobe.models.gnn import AttentiveFP
-from molprobe.training.loop import TrainConfig, predict, train_model
+from molprobe.training.loop import TrainConfig, train_model
 
 log = logging.getLogger(__name__)
 

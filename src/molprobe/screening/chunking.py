@@ -16,14 +16,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from molprobe.chem.io import _GZIP_ERRORS, _open_text, detect_format
+from molprobe.chem.io import GZIP_ERRORS, detect_format, open_text
 from molprobe.errors import InputError
 from molprobe.fileio import atomic_path
 
 
 def _records(path: Path, fmt: str) -> Iterator[str]:
     """The file's data records as text (header excluded for CSV/TSV, yielded first as None)."""
-    with _open_text(path) as text:
+    with open_text(path) as text:
         if fmt in ("csv", "tsv"):
             delimiter = "\t" if fmt == "tsv" else ","
             reader = csv.reader(text, delimiter=delimiter)
@@ -84,7 +84,7 @@ def split_library(
             if len(buf) == chunk_size:
                 flush()
                 buf = []
-    except _GZIP_ERRORS as err:
+    except GZIP_ERRORS as err:
         raise InputError(path, f"truncated or corrupt gzip after row {n}", row=n) from err
     if buf or not chunks:
         flush()

@@ -46,16 +46,6 @@ def find_model_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
     return unique
 
 
-def member_features(
-    loaded: LoadedModel,
-    smiles: Sequence[str],
-    raw_blocks: dict[str, object] | None = None,
-):
-    """Features of ``smiles`` for one model (kept for callers of the old name: use
-    ``ModelInputs.from_checkpoint(loaded).featurize(smiles, cache)``)."""
-    return ModelInputs.from_checkpoint(loaded).featurize(smiles, raw_blocks)
-
-
 @dataclass
 class ModelEnsemble:
     """Trained models sharing one task list; ``predict`` gives every member's predictions."""

@@ -65,7 +65,7 @@ def explain_hits(
     from rdkit import Chem
 
     from molprobe.attribution import attribution_method, molecule_attributions
-    from molprobe.screening.ensemble import member_features
+    from molprobe.inference.inputs import ModelInputs
 
     if len(smiles) != len(explain):
         raise MolprobeError(f"{len(explain)} tasks to explain for {len(smiles)} molecules")
@@ -90,7 +90,7 @@ def explain_hits(
         group = [smiles[i] for i in rows]
         raw_blocks: dict = {}  # the group's vector features, computed once for all members
         for member, how in usable:
-            feats = member_features(member, group, raw_blocks=raw_blocks)
+            feats = ModelInputs.from_checkpoint(member).featurize(group, raw_blocks)
             credit = molecule_attributions(member.model, member.meta.model_name,
                                            member.meta.featurizers, feats, group,
                                            list(tasks).index(task), how)  # fmt: skip

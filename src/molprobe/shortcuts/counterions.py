@@ -167,15 +167,15 @@ def summarise_shifts(
 
 def model_probabilities(loaded, smiles: Sequence[str], batch_size: int = 512) -> np.ndarray:
     """Probabilities (n, n_tasks) of one loaded model for raw SMILES, featurized exactly as the
-    model was trained (:func:`molprobe.screening.ensemble.member_features`), with no
+    model was trained (:meth:`molprobe.inference.ModelInputs.featurize`), with no
     standardization (multi-fragment SMILES are featurized whole)."""
+    from molprobe.inference.inputs import ModelInputs
     from molprobe.inference.predict import predict
-    from molprobe.screening.ensemble import member_features
     from molprobe.training.losses import TargetScaler
 
     meta = loaded.meta
     scaler = TargetScaler.from_dict(meta.target_scaler) if meta.target_scaler else None
-    feats = member_features(loaded, list(smiles))
+    feats = ModelInputs.from_checkpoint(loaded).featurize(list(smiles))
     return np.asarray(
         predict(loaded.model, feats, None, meta.task_type, scaler, batch_size=batch_size)
     )
@@ -204,8 +204,8 @@ def counterion_table(
     """
     import dataclasses
 
+    from molprobe.inference.inputs import ModelInputs
     from molprobe.inference.predict import predict
-    from molprobe.screening.ensemble import member_features
     from molprobe.training.losses import TargetScaler
 
     # "same parent" is judged with the salt-stripping step on, whatever the dataset's recipe
@@ -245,7 +245,7 @@ def counterion_table(
             def _predict(smiles, run=run, fkey=fkey, meta=meta, pipeline=pipeline):
                 if fkey not in feats_of:
                     smiles = _standardize(smiles) if pipeline == "standardized" else smiles
-                    feats_of[fkey] = member_features(run.loaded, list(smiles))
+                    feats_of[fkey] = ModelInputs.from_checkpoint(run.loaded).featurize(list(smiles))
                 scaler = TargetScaler.from_dict(meta.target_scaler) if meta.target_scaler else None
                 return predict(run.loaded.model, feats_of[fkey], None, meta.task_type, scaler)
 

@@ -252,9 +252,10 @@ def train_one(fam: Family, features, table: pd.DataFrame, split, decoy: np.ndarr
     """Train ``fam`` on train/valid rows (decoy SMILES where ``decoy``), predict the test rows
     without and with the decoy; attribute ``n_attributed`` decoy-carrying test molecules
     (:func:`decoy_credit`). Returns (run info, (y, p_clean, p_decoy) of the test rows)."""
+    from molprobe.inference.predict import predict
     from molprobe.models.registry import make_params
     from molprobe.training.data import Split
-    from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config, predict
+    from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 
     n = len(table)
     y = table["y"].to_numpy()
