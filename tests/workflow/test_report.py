@@ -377,23 +377,23 @@ def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path
     # the hit table: sortable, filterable, paged; thumbnails decode
     hits = _decoded(report_html, "screen/muv/hits.html", tmp_path)
     browser.call("Page.navigate", url=hits.as_uri())
-    browser.wait_for("document.querySelectorAll('table.data tbody tr').length > 0")
+    browser.wait_for("document.querySelectorAll('table.data > tbody > tr').length > 0")
     heads = browser.evaluate(
-        "[...document.querySelectorAll('table.data thead th')].map(t => t.innerText)"
+        "[...document.querySelectorAll('table.data > thead > tr > th')].map(t => t.innerText)"
     )
     assert heads[:6] == ["structure", "rank", "id", "score", "spread", "top_task"], heads
-    n = browser.evaluate("document.querySelectorAll('table.data tbody tr').length")
+    n = browser.evaluate("document.querySelectorAll('table.data > tbody > tr').length")
     browser.wait_for("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
     # sort by score ascending: the first visible row has the lowest score
-    browser.evaluate("document.querySelectorAll('table.data thead th')[3].click()")
+    browser.evaluate("document.querySelectorAll('table.data > thead > tr > th')[3].click()")
     first = browser.evaluate(
-        "parseFloat([...document.querySelectorAll('table.data tbody tr')].find(r => r.style.display !== 'none').cells[3].dataset.v)"
+        "parseFloat([...document.querySelectorAll('table.data > tbody > tr')].find(r => r.style.display !== 'none').cells[3].dataset.v)"
     )
     scores = browser.evaluate(
-        "[...document.querySelectorAll('table.data tbody tr')].map(r => parseFloat(r.cells[3].dataset.v))"
+        "[...document.querySelectorAll('table.data > tbody > tr')].map(r => parseFloat(r.cells[3].dataset.v))"
     )
     assert first == min(scores)
-    browser.evaluate("document.querySelectorAll('table.data thead th')[3].click()")  # descending
+    browser.evaluate("document.querySelectorAll('table.data > thead > tr > th')[3].click()")  # descending
     browser.evaluate(
         "(() => { const b = document.getElementById('filter'); b.value = 'zzz-no-such-hit';"
         " b.dispatchEvent(new Event('input')); })()"
