@@ -12,6 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
+from molprobe.cli.options import add_option
 from molprobe.cli.tables import read_molecule_table, task_columns
 from molprobe.fileio import write_parquet
 
@@ -152,7 +153,8 @@ def _add_planted_credit(sub) -> None:
     )
     p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
     p.add_argument("--output", type=Path, required=True, help="planted_credit.parquet")
-    p.add_argument("--models", type=Path, help="per (arch, seed) csv: ROC-AUC, slopes")
+    add_option(p, "--model-table", "--models", dest="models", type=Path,
+               help="per (arch, seed) csv: ROC-AUC, slopes")  # fmt: skip
     p.add_argument("--summary", type=Path, help="per arch csv: intervals and verdict")
     p.add_argument("--plots-dir", type=Path, help="folder for the PNG figure")
     p.add_argument("--group", choices=sorted(PLANTED_GROUPS), default="nitro")
