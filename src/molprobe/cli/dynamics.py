@@ -36,7 +36,7 @@ def read_molecules(path: Path, tasks: list[str] | None):
 def save_figure(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from molprobe.chem.io import atomic_path
+    from molprobe.fileio import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
@@ -134,7 +134,7 @@ def _run_gradients(args: argparse.Namespace) -> int:
 
 
 def write_csv(table, path: Path) -> None:
-    from molprobe.chem.io import atomic_path
+    from molprobe.fileio import atomic_path
 
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
