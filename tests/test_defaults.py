@@ -40,8 +40,8 @@ REQUIRED = {
     "train": ["--model", "snn", "--molecules", "m", "--split", "s", "--features", "f",
               "--output-dir", "o"],
     "report data": ["--dataset", "d", "--molecules", "m", "--rejected", "r", "--summary", "s",
-                    "--outdir", "o"],
-    "report screen": ["--hits", "h", "--top", "t", "--outdir", "o"],
+                    "--output-dir", "o"],
+    "report screen": ["--hits", "h", "--top", "t", "--output-dir", "o"],
     "evaluate": ["--model-dir", "d", "--molecules", "m", "--split", "s", "--features", "f",
                  "--output", "o"],
 }  # fmt: skip

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from molprobe.chem.io import ColumnRoles, atomic_path, detect_columns
+from molprobe.chem.io import ColumnRoles, detect_columns
 from molprobe.errors import MolprobeError
+from molprobe.fileio import atomic_path
 
 MIRROR_ENV = "MOLPROBE_MIRROR"
 

@@ -172,7 +172,7 @@ def test_cli_featurize(tmp_path, capsys):
     out = tmp_path / "features" / "ecfp.npz"
     rc = main(
         ["featurize", str(table), "-f", "ecfp", "-p", "radius=3", "-p", "n_bits=256"]
-        + ["--output", str(out), "--jobs", "2", "--chunk-size", "3"]
+        + ["--output", str(out), "--workers", "2", "--chunk-size", "3"]
     )
     assert rc == 0 and "molecules/s" in capsys.readouterr().out
     X, spec = load_features(out, expected_spec=ECFP(radius=3, n_bits=256).spec)

@@ -79,7 +79,7 @@ def test_flags_change_the_recipe(tmp_path, capsys):
 
 def test_task_columns_and_regression(tmp_path):
     args = ["standardize", str(BAD / "duplicates.csv"), *outputs(tmp_path)]
-    assert main([*args, "--task-columns", "y", "--task-type", "regression", "--jobs", "1"]) == 0
+    assert main([*args, "--task-columns", "y", "--task-type", "regression", "--workers", "1"]) == 0
     molecules = pd.read_parquet(tmp_path / "data" / "molecules.parquet")
     assert list(molecules.columns) == ["mol_id", "input_smiles", "smiles", "y"]
     assert molecules.set_index("smiles").loc["CCO", "y"] == pytest.approx(2.0)

@@ -131,7 +131,7 @@ def test_unknown_task_is_a_user_error(molecules, tmp_path, capsys):
 def test_planted_credit_command(molecules, tmp_path, capsys):
     out = tmp_path / "pc"
     args = ["planted-credit", "--molecules", str(molecules), "--output", str(out / "c.parquet")]
-    args += ["--models", str(out / "m.csv"), "--summary", str(out / "s.csv")]
+    args += ["--model-table", str(out / "m.csv"), "--summary", str(out / "s.csv")]
     args += ["--plots-dir", str(out / "plots"), "--archs", "lstm", "gru", "--seeds", "0"]
     args += ["--steps", "20", "--max-positives", "6", "--randomizations", "2", "--ig-steps", "4"]
     args += ["--augment-variants", "2"]

@@ -11,11 +11,11 @@ from molprobe.dynamics.deep_nets import ARCHS, DeepNet
 from molprobe.dynamics.gradients import (
     jacobian_spectrum,
     layer_gradient_norms,
-    masked_bce_loss,
     per_layer_gradients,
     prepare_fingerprints,
 )
 from molprobe.errors import MolprobeError
+from molprobe.training.losses import masked_bce_with_logits
 
 
 def _sig(v: float) -> float:
@@ -59,7 +59,7 @@ def test_two_layer_sigmoid_net_matches_hand_computation():
 
     # the monitor's pure function: norms of all parameters of each named layer
     net.zero_grad()
-    masked_bce_loss(net(torch.tensor([[x]])), torch.tensor([[y]])).backward()
+    masked_bce_with_logits(net(torch.tensor([[x]])), torch.tensor([[y]])).backward()
     norms = layer_gradient_norms(net.hidden_layers())
     # bias gradient of block l equals dL/dz_l, so the layer norm is sqrt(dW^2 + db^2)
     assert norms["layer1"] == pytest.approx(math.hypot(d_z1 * x, d_z1), rel=1e-5)
@@ -104,8 +104,8 @@ def test_masked_loss_ignores_missing_labels():
     expected = nn.functional.binary_cross_entropy_with_logits(
         torch.tensor([0.3, -1.0]), torch.tensor([1.0, 0.0])
     )
-    torch.testing.assert_close(masked_bce_loss(logits, y), expected)
-    assert float(masked_bce_loss(logits, torch.full_like(logits, float("nan")))) == 0.0
+    torch.testing.assert_close(masked_bce_with_logits(logits, y), expected)
+    assert float(masked_bce_with_logits(logits, torch.full_like(logits, float("nan")))) == 0.0
 
 
 def test_layer_one_is_nearest_the_input():
@@ -115,7 +115,7 @@ def test_layer_one_is_nearest_the_input():
     y = (torch.rand(8, 2) > 0.5).float()
     layers, _ = per_layer_gradients(net, x, y)
     xr = x.clone().requires_grad_(True)
-    masked_bce_loss(net(xr), y).backward()
+    masked_bce_with_logits(net(xr), y).backward()
     assert layers[0].grad_norm_input == pytest.approx(float(xr.grad.norm()), rel=1e-5)
     assert layers[0].grad_norm_weight == pytest.approx(
         float(net.blocks[0].linear.weight.grad.norm()), rel=1e-5

@@ -56,7 +56,7 @@ def test_report_data_and_summary(data_stage, capsys):
     out = data_stage / "results/report/toy/data"
     rc = main(["report", "data", "--dataset", "toy", "--molecules", str(root / "data/molecules.parquet"),
                "--rejected", str(root / "data/rejected.csv"), "--summary", str(root / "data/standardize.json"),
-               "--splits", str(root / "splits/random/seed0.json"), "--n-examples", "4", "--outdir", str(out)])  # fmt: skip
+               "--splits", str(root / "splits/random/seed0.json"), "--n-examples", "4", "--output-dir", str(out)])  # fmt: skip
     assert rc == 0
     _assert_outputs(out, "data")
     head = json.loads((out / "headline.json").read_text())
@@ -95,7 +95,7 @@ def test_report_data_bad_summary_is_one_line_error(data_stage, capsys):
     (root / "data/standardize.json").write_text("{not json")
     rc = main(["report", "data", "--dataset", "toy", "--molecules", str(root / "data/molecules.parquet"),
                "--rejected", str(root / "data/rejected.csv"), "--summary", str(root / "data/standardize.json"),
-               "--outdir", str(data_stage / "out")])  # fmt: skip
+               "--output-dir", str(data_stage / "out")])  # fmt: skip
     assert rc == 2
     err = capsys.readouterr().err
     assert "standardize.json" in err and err.count("\n") == 1
@@ -140,9 +140,9 @@ def test_report_models_and_depth(tmp_path):
     (stale / "history.csv").write_text("\x00garbage")
     out = tmp_path / "report/models"
     assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
-                 "--runs", *map(str, declared), "--outdir", str(out)]) == 0  # fmt: skip
+                 "--runs", *map(str, declared), "--output-dir", str(out)]) == 0  # fmt: skip
     assert main(["report", "models", "--dataset", "toy", "--comparison", str(root / "comparison.csv"),
-                 "--runs", *map(str, declared), str(stale), "--outdir", str(tmp_path / "x")]) == 2  # fmt: skip
+                 "--runs", *map(str, declared), str(stale), "--output-dir", str(tmp_path / "x")]) == 2  # fmt: skip
     _assert_outputs(out, "models")
     head = json.loads((out / "headline.json").read_text())
     assert head["numbers"]["best"] == "snn" and "scaffold split" in head["lines"][0]
@@ -187,7 +187,7 @@ def test_report_probes_dynamics_screen(tmp_path):
     out = tmp_path / "report/probes"
     assert main(["report", "probes", "--model", "snn", "--probes", str(tmp_path / "probes.parquet"),
                  "--neurons", str(tmp_path / "neurons.parquet"), "--examples", str(tmp_path / "examples.parquet"),
-                 "--outdir", str(out)]) == 0  # fmt: skip
+                 "--output-dir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "probes")
     svg = (out / "neurons.svg").read_text()
     from molprobe.reporting.pages import detector_legend
@@ -206,7 +206,7 @@ def test_report_probes_dynamics_screen(tmp_path):
     )
     out = tmp_path / "report/dynamics"
     assert main(["report", "dynamics", "--gradients", str(tmp_path / "gradients.parquet"),
-                 "--lstm-credit", str(tmp_path / "credit.parquet"), "--outdir", str(out)]) == 0  # fmt: skip
+                 "--lstm-credit", str(tmp_path / "credit.parquet"), "--output-dir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "dynamics")
     assert (out / "lstm_credit.png").is_file()
     assert "0.01× that at the output" in json.loads((out / "headline.json").read_text())["lines"][0]
@@ -220,7 +220,7 @@ def test_report_probes_dynamics_screen(tmp_path):
     top.to_csv(tmp_path / "hits.top.csv", index=False)
     out = tmp_path / "report/screen"
     assert main(["report", "screen", "--library", "lib", "--hits", str(tmp_path / "hits.parquet"),
-                 "--top", str(tmp_path / "hits.top.csv"), "--outdir", str(out)]) == 0  # fmt: skip
+                 "--top", str(tmp_path / "hits.top.csv"), "--output-dir", str(out)]) == 0  # fmt: skip
     _assert_outputs(out, "screen")
     assert "200 molecules scored" in json.loads((out / "headline.json").read_text())["lines"][0]
     assert "atom_weights" not in (out / "hits.csv").read_text()

@@ -161,7 +161,7 @@ def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path):
 def test_split_library_then_gather_equals_one_run(models, tmp_path):
     lib = _library(tmp_path / "lib.csv")
     ref = _screen(models, lib, tmp_path / "ref.parquet")
-    _run("split-library", str(lib), "--chunk-size", "5", "--outdir", str(tmp_path / "chunks"))
+    _run("split-library", str(lib), "--chunk-size", "5", "--output-dir", str(tmp_path / "chunks"))
     chunks = sorted((tmp_path / "chunks").glob("chunk-*.csv.gz"))
     assert len(chunks) == 3
     outs = []

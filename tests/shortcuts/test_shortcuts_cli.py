@@ -183,7 +183,7 @@ def test_planted_control_through_the_cli_reaches_findings(dataset, tmp_path):
                       summary.loc[summary["flagged"], "condition"], strict=True))  # fmt: skip
     assert flagged == {("snn", "planted"), ("rf", "planted")}, summary.to_string()
     out = tmp_path / "audit"
-    rc = _shortcuts("--dataset-dir", str(dataset), "--output-dir", str(out), "--models", "rf",
+    rc = _shortcuts("--dataset-dir", str(dataset), "--output-dir", str(out), "--families", "rf",
                     "--no-permuted", "--counterion-molecules", "10", "--device", "cpu",
                     "--planted", str(planted_dir / "planted_summary.parquet"))  # fmt: skip
     assert rc == 0

@@ -478,7 +478,7 @@ def shortcut_planted_flags(wildcards):
 
 def shortcut_flags(wildcards):
     s = shortcut_settings()
-    flags = ["--models", *s["models"], "--top", str(s["top"])]
+    flags = ["--families", *s["models"], "--top", str(s["top"])]
     flags += ["--permuted-seeds", str(s["permuted"]["seeds"])]
     flags += ["--permuted-epochs", str(s["permuted"]["epochs"])]
     flags += ["--permuted-trees", str(s["permuted"]["trees"])]

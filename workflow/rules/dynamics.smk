@@ -115,7 +115,7 @@ rule planted_credit:
     shell:
         "molprobe planted-credit --molecules {input.molecules:q} {params.flags}"
         " --device {params.device} --threads {threads}"
-        " --output {output.credit:q} --models {output.models:q}"
+        " --output {output.credit:q} --model-table {output.models:q}"
         " --summary {output.summary:q} --plots-dir {params.plots:q} > {log:q} 2>&1"
 
 

@@ -17,4 +17,4 @@ rule featurize:
         flags=featurizer_flags,
     shell:
         "molprobe featurize {input:q} --featurizer {wildcards.featurizer}"
-        " {params.flags} --jobs {threads} --output {output:q} > {log:q} 2>&1"
+        " {params.flags} --workers {threads} --output {output:q} > {log:q} 2>&1"

@@ -19,7 +19,7 @@ rule concepts:
     params:
         outdir=subpath(output.meta, parent=True),
     shell:
-        "molprobe concepts {input:q} --output-dir {params.outdir:q} --jobs {threads}"
+        "molprobe concepts {input:q} --output-dir {params.outdir:q} --workers {threads}"
         " > {log:q} 2>&1"
 
 
@@ -115,7 +115,7 @@ rule probe:
         concepts=subpath(input.concepts, parent=True),
         settings=lambda wc: probe_flags(),
     shell:
-        "molprobe probe --model-dirs {params.dirs} --molecules {input.molecules:q}"
+        "molprobe probe --models {params.dirs} --molecules {input.molecules:q}"
         " {params.features} --concepts {params.concepts:q} --splits {input.splits}"
         " --compare-dirs {params.compare} --planted {input.planted:q}"
         " {params.settings} --device {params.device} --threads {threads}"

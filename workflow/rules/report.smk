@@ -96,7 +96,7 @@ rule report_data:
     shell:
         "molprobe report data --dataset {wildcards.dataset:q} --molecules {input.molecules:q}"
         " --rejected {input.rejected:q} --summary {input.summary:q} --splits {input.splits:q}"
-        " --n-examples {params.n} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --n-examples {params.n} --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
 # -------------------------------------------------------------------------------- models
@@ -157,7 +157,7 @@ rule report_models:
         runs=lambda wc, input: [os.path.dirname(m) for m in input.metrics],
     shell:
         "molprobe report models --dataset {wildcards.dataset:q} --comparison {input.comparison:q}"
-        " --runs {params.runs:q} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --runs {params.runs:q} --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
 rule report_depth:
@@ -228,7 +228,7 @@ rule report_probes:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/probes/{wc.model}",
     shell:
         "molprobe report probes --model {wildcards.model:q} --probes {input.probes:q}"
-        " --neurons {input.neurons:q} --examples {input.examples:q} --outdir {params.outdir:q}"
+        " --neurons {input.neurons:q} --examples {input.examples:q} --output-dir {params.outdir:q}"
         " > {log:q} 2>&1"
 
 
@@ -280,7 +280,7 @@ rule report_dynamics:
     shell:
         "molprobe report dynamics --gradients {input.gradients:q} --lstm-credit {input.credit:q}"
         " --through-time {input.through_time:q}"
-        " --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
 # ------------------------------------------------------------------------------- screen
@@ -323,7 +323,7 @@ rule report_screen:
         n=lambda wc: report_settings()["n_hits"],
     shell:
         "molprobe report screen --library {wildcards.library:q} --hits {input.hits:q}"
-        " --top {input.top:q} --n-top {params.n} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --top {input.top:q} --n-top {params.n} --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
 # ------------------------------------------------------------------------------- summary

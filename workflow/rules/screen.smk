@@ -17,7 +17,7 @@ checkpoint library_chunks:
     params:
         size=lambda wc: screen_settings()["chunk_size"],
     shell:
-        "molprobe split-library {input:q} --chunk-size {params.size} --outdir {output.chunks:q}"
+        "molprobe split-library {input:q} --chunk-size {params.size} --output-dir {output.chunks:q}"
         " --manifest {output.manifest:q} > {log:q} 2>&1"
 
 

@@ -19,7 +19,7 @@ file is not an error: it yields no rows.
 that says which column holds the SMILES, which the identifier, which the labels and which are
 text kept as metadata (see `ColumnRoles`).
 
-`atomic_path` is the helper every CLI uses to write outputs atomically.
+Atomic writes live in :mod:`molprobe.fileio` (``atomic_path``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import csv
 import gzip
 import io
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,6 @@ __all__ = [
     "MISSING_VALUES",
     "SMILES_COLUMN_CANDIDATES",
     "ColumnRoles",
-    "atomic_path",
     "count_rows",
     "detect_columns",
     "detect_format",
@@ -518,33 +516,3 @@ def count_rows(path: str | os.PathLike) -> int:
     except GZIP_ERRORS as err:
         raise _truncated(path, n) from err
     return n
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; on success rename it onto `path`, on failure delete it.
-
-    Readers never see a half-written file, and an interrupted run leaves the old file (if any)
-    intact. The parent folder is created when missing; the suffix is kept (``x.tmp123.parquet``)
-    so writers that look at the extension still work.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise

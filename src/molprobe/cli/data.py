@@ -79,9 +79,9 @@ def _add_standardize(sub) -> None:
 def _run_standardize(args: argparse.Namespace) -> int:
     import rdkit
 
-    from molprobe.chem.io import atomic_path
     from molprobe.chem.standardize import StandardizeRecipe, standardize_file
     from molprobe.errors import MolprobeError
+    from molprobe.fileio import atomic_path
 
     try:
         recipe = StandardizeRecipe(

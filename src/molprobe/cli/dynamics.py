@@ -12,6 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
+from molprobe.cli.options import add_option
 from molprobe.cli.tables import read_molecule_table, task_columns
 from molprobe.fileio import write_parquet
 
@@ -35,7 +36,7 @@ def read_molecules(path: Path, tasks: list[str] | None):
 def save_figure(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from molprobe.chem.io import atomic_path
+    from molprobe.fileio import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
@@ -133,7 +134,7 @@ def _run_gradients(args: argparse.Namespace) -> int:
 
 
 def write_csv(table, path: Path) -> None:
-    from molprobe.chem.io import atomic_path
+    from molprobe.fileio import atomic_path
 
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
@@ -152,7 +153,8 @@ def _add_planted_credit(sub) -> None:
     )
     p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
     p.add_argument("--output", type=Path, required=True, help="planted_credit.parquet")
-    p.add_argument("--models", type=Path, help="per (arch, seed) csv: ROC-AUC, slopes")
+    add_option(p, "--model-table", "--models", dest="models", type=Path,
+               help="per (arch, seed) csv: ROC-AUC, slopes")  # fmt: skip
     p.add_argument("--summary", type=Path, help="per arch csv: intervals and verdict")
     p.add_argument("--plots-dir", type=Path, help="folder for the PNG figure")
     p.add_argument("--group", choices=sorted(PLANTED_GROUPS), default="nitro")

@@ -1,7 +1,7 @@
 """CLI: `molprobe featurize` — featurize the molecule table and cache the features.
 
 ``molprobe featurize MOLECULES.parquet --featurizer ecfp|descriptors|graph|tokens
-[--param key=value ...] --output PATH [--jobs N]`` reads the ``smiles`` column, writes
+[--param key=value ...] --output PATH [--workers N]`` reads the ``smiles`` column, writes
 features aligned row by row with the table (``.npz`` for vectors and tokens, a GraphStore
 ``.pt`` for graphs) together with the featurizer spec, atomically, and prints molecules/s.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+
+from molprobe.cli.options import add_workers
 
 
 def register(sub) -> None:
@@ -47,7 +49,7 @@ def _add_featurize(sub) -> None:
     )
     p.add_argument("--output", "-o", type=Path, required=True, help="feature file to write")
     p.add_argument("--smiles-column", default="smiles", help="SMILES column (default: smiles)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all cores)")
+    add_workers(p, help="worker processes (0 = all cores)")
     p.add_argument("--chunk-size", type=int, default=1000, help="molecules per worker task")
     p.set_defaults(func=_run_featurize)
 
@@ -106,7 +108,9 @@ def _run_featurize(args: argparse.Namespace) -> int:
         # vocabulary and max_len from the whole table (unsupervised; no labels involved)
         featurizer.fit(smiles)
     t0 = time.perf_counter()
-    features = featurize_parallel(featurizer, smiles, n_jobs=args.jobs, chunk_size=args.chunk_size)
+    features = featurize_parallel(
+        featurizer, smiles, n_jobs=args.workers, chunk_size=args.chunk_size
+    )
     seconds = time.perf_counter() - t0
     save_features(args.output, features, featurizer.spec)
     rate = len(smiles) / seconds if seconds > 0 else float("inf")
@@ -117,6 +121,6 @@ def _run_featurize(args: argparse.Namespace) -> int:
     )
     print(
         f"featurized {len(smiles)} molecules with {args.featurizer} ({shape}) in "
-        f"{seconds:.1f} s: {rate:.0f} molecules/s, {args.jobs} job(s) -> {args.output}"
+        f"{seconds:.1f} s: {rate:.0f} molecules/s, {args.workers} worker(s) -> {args.output}"
     )
     return 0

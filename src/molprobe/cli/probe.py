@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from molprobe.chem.io import atomic_path
+from molprobe.cli.options import add_option, add_workers
 from molprobe.errors import InputError, MolprobeError
-from molprobe.fileio import write_parquet
+from molprobe.fileio import atomic_path, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,12 @@ def register(sub) -> None:
     )
     p.add_argument("molecules", type=Path, help="molecules.parquet (column smiles)")
     p.add_argument("--output-dir", type=Path, required=True, help="directory for the concept table")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    add_workers(p)
     p.set_defaults(func=cmd_concepts)
 
     p = sub.add_parser("probe", help="probe every layer of one net family for concepts")
-    p.add_argument("--model-dirs", type=Path, nargs="+", required=True,
-                   help="trained model directories of one family (one per seed)")  # fmt: skip
+    add_option(p, "--models", "--model-dirs", dest="model_dirs", metavar="DIR", type=Path, nargs="+", required=True,
+               help="trained model directories of one family (one per seed)")  # fmt: skip
     p.add_argument("--molecules", type=Path, required=True, help="molecules.parquet")
     p.add_argument("--features", type=Path, action="append", required=True,
                    help="feature file(s) the models were trained on (repeat to concatenate)")  # fmt: skip
@@ -81,7 +81,7 @@ def _smiles(path: Path) -> list[str]:
 def cmd_concepts(args: argparse.Namespace) -> int:
     from molprobe.chem.concepts import ConceptOptions, compute_concepts
 
-    table = compute_concepts(_smiles(args.molecules), ConceptOptions(n_jobs=args.jobs))
+    table = compute_concepts(_smiles(args.molecules), ConceptOptions(n_jobs=args.workers))
     table.save(args.output_dir)
     print(f"{table.n_molecules} molecules, {len(table.meta)} concepts -> {args.output_dir}")
     return 0
@@ -117,7 +117,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if len(args.splits) not in (1, len(args.model_dirs)):
-        raise MolprobeError("--splits takes one file, or one per --model-dirs entry")
+        raise MolprobeError("--splits takes one file, or one per --models entry")
     device = resolve_device(args.device)
     mols, tasks = read_labelled_molecules(args.molecules, None)
     table = ConceptTable.load(args.concepts)

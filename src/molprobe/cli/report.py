@@ -1,13 +1,11 @@
 """CLI: `molprobe report <stage>` writes the figures and tables of one stage for the
-Snakemake report (``snakemake --report``): PNG/SVG figures, HTML tables (shown inline in the
-report) with a CSV twin, and ``headline.json`` (sentences for the summary page).
-
-    molprobe report data      --dataset tox21 --molecules ... --rejected ... --summary ... --splits ... --outdir ...
-    molprobe report models    --dataset tox21 --comparison comparison.csv --runs RUN_DIR... --outdir ...
+Snakemake report: PNG/SVG figures, HTML tables with a CSV twin, ``headline.json``.
+    molprobe report data      --dataset tox21 --molecules ... --rejected ... --summary ... --splits ... --output-dir ...
+    molprobe report models    --dataset tox21 --comparison comparison.csv --runs RUN_DIR... --output-dir ...
     molprobe report depth     --table depth.csv --output depth.png
-    molprobe report probes    --model snn --probes probes.parquet [--neurons neurons.parquet] --outdir ...
-    molprobe report dynamics  --gradients gradients.parquet [--through-time ...] [--lstm-credit ...] --outdir ...
-    molprobe report screen    --hits hits.parquet --top hits.top.csv --outdir ...
+    molprobe report probes    --model snn --probes probes.parquet [--neurons neurons.parquet] --output-dir ...
+    molprobe report dynamics  --gradients gradients.parquet [--through-time ...] [--lstm-credit ...] --output-dir ...
+    molprobe report screen    --hits hits.parquet --top hits.top.csv --output-dir ...
     molprobe report summary   --headlines */headline.json --rst summary.rst --html summary.html
     molprobe report findings  (see molprobe.cli.report_findings)
 """
@@ -20,12 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from molprobe.cli.options import add_output_dir
 from molprobe.cli.report_findings import register_findings
 from molprobe.errors import InputError
 from molprobe.fileio import atomic_path, write_json
 from molprobe.reporting.pages import N_EXAMPLES, N_HITS, OUTPUTS, RunRecord, StagePage
 
-__all__ = ["OUTPUTS", "register"]  # OUTPUTS: files each stage writes into --outdir
+__all__ = ["OUTPUTS", "register"]  # OUTPUTS: files each stage writes into --output-dir
 
 
 def register(sub) -> None:
@@ -97,7 +96,7 @@ def register(sub) -> None:
 
 
 def _outdir(p: argparse.ArgumentParser, func) -> None:
-    p.add_argument("--outdir", required=True, type=Path, help="folder for the figures and tables")
+    add_output_dir(p, dest="outdir", required=True, type=Path, help="figures and tables")
     p.set_defaults(func=func)
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from molprobe.chem.io import ID_COLUMN_CANDIDATES, count_rows, identifier_column
+from molprobe.cli.options import add_output_dir
 from molprobe.errors import MolprobeError
 from molprobe.screening.domain import DEFAULT_THRESHOLD
 from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
@@ -79,7 +80,7 @@ def register(sub) -> None:
     c = sub.add_parser("split-library", help="cut a library into chunk files (cluster jobs)")
     c.add_argument("library", type=Path)
     c.add_argument("--chunk-size", type=int, default=50_000, help="records per chunk")
-    c.add_argument("--outdir", type=Path, required=True)
+    add_output_dir(c, dest="outdir", type=Path, required=True, help="folder for the chunk files")
     c.add_argument("--manifest", type=Path, default=None, help="chunks.json to write")
     c.set_defaults(func=cmd_split_library)
 

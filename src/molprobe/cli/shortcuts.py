@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from molprobe.cli.options import add_option
 from molprobe.cli.shortcuts_planted import register_planted, save_figure
 from molprobe.cli.tables import read_molecule_table
 from molprobe.errors import InputError, MolprobeError
@@ -41,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("--dataset-dir", type=Path, required=True, help="results/{dataset}")
     p.add_argument("--output-dir", type=Path, required=True,
                    help="e.g. results/{dataset}/shortcuts")  # fmt: skip
-    p.add_argument("--models", nargs="+", help="model families to audit (default: all trained)")
+    add_option(p, "--families", "--models", dest="models", nargs="+",
+               help="model families to audit (default: all trained)")  # fmt: skip
     p.add_argument("--splits", nargs="+", help="split methods (default: all trained)")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: all trained)")
     p.add_argument("--top", type=int, default=a.top, help="top-scored test molecules per task "

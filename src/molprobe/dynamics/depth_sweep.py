@@ -21,8 +21,8 @@ from scipy import stats
 
 from molprobe.chem.splits import Split
 from molprobe.dynamics.deep_nets import DeepNet
-from molprobe.dynamics.gradients import masked_bce_loss
 from molprobe.training.device import resolve_device
+from molprobe.training.losses import masked_bce_with_logits
 from molprobe.training.metrics import primary_metric
 
 #: depth-experiment families -> DeepNet architecture (SNN = SELU net, FNN-BN = BN-ReLU net)
@@ -67,13 +67,13 @@ def _fit(x, y, split: Split, arch, depth, lr, seed, config) -> tuple[float, floa
             if idx.numel() < 2:
                 continue
             opt.zero_grad(set_to_none=True)
-            masked_bce_loss(model(xt["train"][idx]), yt["train"][idx]).backward()
+            masked_bce_with_logits(model(xt["train"][idx]), yt["train"][idx]).backward()
             if config.clip_norm > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
             opt.step()
         model.eval()
         with torch.no_grad():
-            val = float(masked_bce_loss(model(xt["valid"]), yt["valid"]))
+            val = float(masked_bce_with_logits(model(xt["valid"]), yt["valid"]))
         if np.isfinite(val) and val < best:
             best, best_epoch, wait = val, epoch, 0
             best_state = copy.deepcopy(model.state_dict())

@@ -25,12 +25,12 @@ from molprobe.dynamics.deep_nets import ARCHS, DeepNet
 from molprobe.dynamics.gradients import (
     JACOBIAN_COLUMNS,
     jacobian_spectrum,
-    masked_bce_loss,
     per_layer_gradients,
 )
 from molprobe.dynamics.meanfield import highway_carry, meanfield_profile
 from molprobe.errors import MolprobeError
 from molprobe.training.device import resolve_device
+from molprobe.training.losses import masked_bce_with_logits
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _epoch(model, opt, x, y, batch_size, gen) -> int:
         if idx.numel() < 2:  # BatchNorm needs two rows
             continue
         opt.zero_grad(set_to_none=True)
-        masked_bce_loss(model(x[idx]), y[idx]).backward()
+        masked_bce_with_logits(model(x[idx]), y[idx]).backward()
         opt.step()
         steps += 1
     return steps
@@ -134,7 +134,7 @@ def _epoch(model, opt, x, y, batch_size, gen) -> int:
 def _val_loss(model, x, y) -> float:
     model.eval()
     with torch.no_grad():
-        return float(masked_bce_loss(model(x), y))
+        return float(masked_bce_with_logits(model(x), y))
 
 
 def _split(n: int, config: GradientFlowConfig):

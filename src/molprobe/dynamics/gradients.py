@@ -29,6 +29,7 @@ from torch import nn
 
 from molprobe.dynamics.deep_nets import DeepNet
 from molprobe.errors import MolprobeError
+from molprobe.training.losses import masked_bce_with_logits
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,6 @@ JACOBIAN_COLUMNS = [
     "n_sv",
     "saturated",
 ]
-
-
-def masked_bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy over observed labels; NaN targets (B, T) are ignored."""
-    mask = ~torch.isnan(targets)
-    if not bool(mask.any()):
-        return logits.sum() * 0.0
-    return nn.functional.binary_cross_entropy_with_logits(
-        logits[mask], targets[mask], reduction="mean"
-    )
 
 
 def layer_gradient_norms(
@@ -117,7 +108,7 @@ def per_layer_gradients(
     handles = [block.register_forward_pre_hook(keep_input) for block in model.blocks]
     handles += [block.register_forward_hook(keep_output) for block in model.blocks]
     try:
-        loss = masked_bce_loss(model(x), y)
+        loss = masked_bce_with_logits(model(x), y)
         loss.backward()
     finally:
         for h in handles:

@@ -18,10 +18,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from molprobe.dynamics.gradients import masked_bce_loss
 from molprobe.errors import MolprobeError
 from molprobe.models.lstm import SmilesLSTM
 from molprobe.training.device import resolve_device
+from molprobe.training.losses import masked_bce_with_logits
 
 THROUGH_TIME_COLUMNS = [
     "arch",
@@ -106,7 +106,7 @@ def train_smiles_model(
             "lengths": lens.to(device),
         }
         opt.zero_grad(set_to_none=True)
-        loss = masked_bce_loss(model(batch), y[rows].to(device))
+        loss = masked_bce_with_logits(model(batch), y[rows].to(device))
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         opt.step()

@@ -8,7 +8,7 @@ import os
 
 import matplotlib
 
-from molprobe.chem.io import atomic_path
+from molprobe.fileio import atomic_path
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -21,8 +21,10 @@ def masked_bce_with_logits(
     measured entries. ``pos_weight`` (T,) multiplies the positive-class term per task."""
     mask = ~torch.isnan(targets)
     safe = torch.where(mask, targets, torch.zeros_like(targets))
+    # half-precision (AMP) logits are computed in float32; float64 (gradient studies) stays
+    logits = logits if logits.dtype == torch.float64 else logits.float()
     loss = F.binary_cross_entropy_with_logits(
-        logits.float(), safe.float(), pos_weight=pos_weight, reduction="none"
+        logits, safe.to(logits.dtype), pos_weight=pos_weight, reduction="none"
     )
     loss = torch.where(mask, loss, torch.zeros_like(loss))
     return loss.sum() / mask.sum().clamp(min=1)
