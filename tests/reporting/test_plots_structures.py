@@ -192,3 +192,26 @@ def test_weight_colours_and_substructure():
     assert substructure_atoms("CCC", "[OX2H]") == []
     with pytest.raises(MolprobeError):
         substructure_atoms("CCO", "[[[")
+
+
+def test_neuron_gallery_draws_the_best_held_out_detectors_of_the_first_seed():
+    import pandas as pd
+
+    from molprobe.reporting.pages import gallery_examples
+
+    rows = []
+    for seed in (0, 1):
+        for layer_index, layer in ((0, "input"), (1, "block1")):
+            for concept in ("ketone", "ester", "nitro"):
+                rows += [{"seed": seed, "layer_index": layer_index, "layer": layer,
+                          "concept": concept, "rank": r, "smiles": "CC(C)=O"} for r in range(8)]  # fmt: skip
+    examples = pd.DataFrame(rows)
+    neurons = pd.DataFrame({
+        "seed": 0, "layer": ["block1"] * 3 + ["input"], "concept": ["ketone", "ester", "nitro", "nitro"],
+        "heldout_auc": [0.70, 0.90, 0.99, 1.0], "n_positive": [40, 25, 12, 50],
+    })  # fmt: skip
+    chosen = gallery_examples(examples, neurons, n_detectors=2)
+    # nitro has too few positives, the input layer is excluded, seed 1 is not drawn
+    drawn = {tuple(k) for k in chosen[["layer", "concept"]].drop_duplicates().values.tolist()}
+    assert drawn == {("block1", "ester"), ("block1", "ketone")}
+    assert set(chosen["seed"]) == {0} and len(chosen) == 16

@@ -393,7 +393,9 @@ def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path
         "[...document.querySelectorAll('table.data > tbody > tr')].map(r => parseFloat(r.cells[3].dataset.v))"
     )
     assert first == min(scores)
-    browser.evaluate("document.querySelectorAll('table.data > thead > tr > th')[3].click()")  # descending
+    browser.evaluate(
+        "document.querySelectorAll('table.data > thead > tr > th')[3].click()"
+    )  # descending
     browser.evaluate(
         "(() => { const b = document.getElementById('filter'); b.value = 'zzz-no-such-hit';"
         " b.dispatchEvent(new Event('input')); })()"

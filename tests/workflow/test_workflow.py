@@ -109,7 +109,12 @@ def test_probes_cover_every_layer_and_level(workflow_run):
         probes = pd.read_parquet(workdir / f"results/tox21/probes/{model}/probes.parquet")
         assert {"layer", "level", "concept", "auc", "gain"} <= set(probes.columns)
         assert probes["layer"].nunique() >= 3  # input + hidden layers
-        assert set(probes["level"]) == {0, 1, 2, 3}  # alerts (own family), groups, centres, arrangements
+        assert set(probes["level"]) == {
+            0,
+            1,
+            2,
+            3,
+        }  # alerts (own family), groups, centres, arrangements
         verdict = (workdir / f"results/tox21/probes/{model}/verdict.md").read_text()
         assert verdict.startswith("# Probing verdict") and f"\n## {model}\n" in verdict
 

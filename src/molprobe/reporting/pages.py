@@ -256,6 +256,30 @@ def detector_legend(row: dict) -> str:
     return text
 
 
+N_DETECTORS = 6  # detector neurons drawn in the report's gallery (8 molecules each)
+
+
+def gallery_examples(
+    examples: pd.DataFrame, neurons: pd.DataFrame, n_detectors: int = N_DETECTORS
+) -> pd.DataFrame:
+    """The detectors worth drawing: first seed, hidden layers, concepts with >= 20 positives,
+    the ``n_detectors`` best by held-out AUC (examples.parquet holds every seed x layer x
+    concept; drawn whole it made a 40 MB SVG)."""
+    keys = ["seed", "layer", "concept"]
+    if not len(examples) or not set(keys) <= set(examples.columns):
+        return examples
+    first = examples[examples["seed"] == examples["seed"].min()]
+    if "layer_index" in first.columns:
+        first = first[first["layer_index"] > 0]  # input units are the input columns themselves
+    if len(neurons) and {"heldout_auc", "n_positive", *keys} <= set(neurons.columns):
+        ranked = neurons[(neurons["n_positive"] >= 20) & neurons["heldout_auc"].notna()]
+        ranked = ranked.sort_values("heldout_auc", ascending=False)[keys].drop_duplicates()
+        chosen = ranked.merge(first[keys].drop_duplicates(), on=keys).head(n_detectors)
+    else:
+        chosen = first[keys].drop_duplicates().head(n_detectors)
+    return first.merge(chosen, on=keys)
+
+
 def probes_page(
     model: str, probes: pd.DataFrame, neurons: pd.DataFrame, examples: pd.DataFrame
 ) -> StagePage:
@@ -278,6 +302,7 @@ def probes_page(
         page.texts["neurons.html"] = (
             "<!doctype html><html><body><p>No neuron table.</p></body></html>\n"
         )
+    examples = gallery_examples(examples, neurons)
     if len(examples) and "smiles" in examples.columns:
         if "rank" in examples.columns and "auc" not in examples.columns:  # else: display order
             examples = examples.sort_values(["concept", "rank"])
