@@ -11,7 +11,6 @@ import pytest
 
 from molprobe.chem.io import (
     ColumnRoles,
-    atomic_path,
     count_rows,
     detect_columns,
     detect_format,
@@ -20,6 +19,7 @@ from molprobe.chem.io import (
     read_molecules,
 )
 from molprobe.errors import InputError
+from molprobe.fileio import atomic_path
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 

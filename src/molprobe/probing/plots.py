@@ -19,10 +19,11 @@ from molprobe.chem.concepts import LEVEL_NAMES  # noqa: E402
 
 
 def plot_emergence_curves(
-    probes: pd.DataFrame, path: str | os.PathLike, measure: str = "learned"
-) -> None:
+    probes: pd.DataFrame, path: str | os.PathLike | None = None, measure: str = "learned"
+):
     """One panel per level: per seed, the median over concept families of ``measure`` per
-    layer (line) and its interquartile range (band)."""
+    layer (line) and its interquartile range (band). Written to ``path``, or returned as a
+    figure when ``path`` is None (the report)."""
     levels = [lv for lv in (1, 2, 3, 0) if lv in set(probes["level"])]
     fig, axes = plt.subplots(
         1, len(levels), figsize=(3.8 * len(levels), 3.4), squeeze=False, sharey=True
@@ -43,9 +44,7 @@ def plot_emergence_curves(
     axes[0][0].set_ylabel(f"{measure} (AUC gain)")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    return _save(fig, path)
 
 
 def top_concepts(probes: pd.DataFrame, measure: str = "learned", n: int = 30) -> list[str]:
@@ -59,9 +58,13 @@ def top_concepts(probes: pd.DataFrame, measure: str = "learned", n: int = 30) ->
 
 
 def plot_concept_heatmap(
-    probes: pd.DataFrame, path: str | os.PathLike, measure: str = "learned", n: int = 30
-) -> None:
-    """Heatmap of ``measure`` (mean over seeds) for at most ``n`` concepts × layers."""
+    probes: pd.DataFrame,
+    path: str | os.PathLike | None = None,
+    measure: str = "learned",
+    n: int = 30,
+):
+    """Heatmap of ``measure`` (mean over seeds) for at most ``n`` concepts × layers; written
+    to ``path``, or returned as a figure when ``path`` is None."""
     concepts = top_concepts(probes, measure, n)
     d = probes[probes["concept"].isin(concepts)]
     piv = d.pivot_table(index="concept", columns="layer_index", values=measure, aggfunc="mean")
@@ -77,6 +80,14 @@ def plot_concept_heatmap(
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=7)
     fig.colorbar(im, ax=ax, label=f"{measure} (AUC gain)")
     ax.set_title("What training adds at each layer", fontsize=9)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | os.PathLike | None):
+    """Write ``fig`` to ``path`` and close it; without a path, hand the figure back."""
+    if path is None:
+        return fig
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
+    return None

@@ -288,13 +288,20 @@ def probes_page(
     from molprobe.reporting.structures import draw_grid
 
     page = StagePage("probes", model)
-    page.figures["heatmap.png"] = plots.plot_probe_heatmap(
-        probes, title=f"{model}: what each layer encodes"
-    )
-    value = "auc" if "auc" in probes.columns else probes.columns[-1]
-    page.figures["curves.png"] = plots.plot_probe_curves(
-        probes, value, title=f"{model}: concepts through depth"
-    )
+    if {"learned", "layer_index", "concept_family"} <= set(probes.columns):
+        # the probing stage's own condensed figures: <= 30 named concepts, one curve per level
+        from molprobe.probing.plots import plot_concept_heatmap, plot_emergence_curves
+
+        page.figures["heatmap.png"] = plot_concept_heatmap(probes)
+        page.figures["curves.png"] = plot_emergence_curves(probes)
+    else:
+        page.figures["heatmap.png"] = plots.plot_probe_heatmap(
+            probes, title=f"{model}: what each layer encodes"
+        )
+        value = "auc" if "auc" in probes.columns else probes.columns[-1]
+        page.figures["curves.png"] = plots.plot_probe_curves(
+            probes, value, title=f"{model}: concepts through depth"
+        )
     if len(neurons):
         page.tables["neurons"] = Table(neurons, f"{model}: concept-detecting neurons",
             "Per concept: the unit whose activation best separates molecules with and without it (ROC-AUC).")  # fmt: skip
