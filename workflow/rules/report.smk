@@ -202,7 +202,7 @@ rule report_probes:
             "probes_curves",
             "probes",
             "{dataset}: {model}",
-            figure="2 per-concept curves",
+            figure="2 emergence curves per level",
         ),
         neurons=_item(
             f"{REPORT}/{{dataset}}/probes/{{model}}/neurons.html",
