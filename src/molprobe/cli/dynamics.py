@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from molprobe.cli.options import add_option
+from molprobe.cli.options import add_compute_options, add_option
 from molprobe.cli.tables import read_molecule_table, task_columns
 from molprobe.fileio import write_parquet
 
@@ -79,8 +79,7 @@ def _add_gradients(sub) -> None:
     p.add_argument("--jacobian-molecules", type=int, default=64, help="molecules per Jacobian")
     p.add_argument("--jacobian-depths", type=int, nargs="+", help="default: every depth")
     p.add_argument("--plot-depth", type=int, default=32, help="depth of the profile figure")
-    p.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    add_compute_options(p)
     p.set_defaults(func=_run_gradients)
 
 
@@ -165,8 +164,7 @@ def _add_planted_credit(sub) -> None:
     p.add_argument("--randomizations", type=int, default=5, help="analysed SMILES per molecule")
     p.add_argument("--augment-variants", type=int, default=10, help="training SMILES per molecule")
     p.add_argument("--ig-steps", type=int, default=32)
-    p.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    add_compute_options(p)
     p.set_defaults(func=_run_planted_credit)
 
 
@@ -221,8 +219,7 @@ def _add_attention(sub) -> None:
     for flag, default in (("--task-molecules", 1000), ("--epochs", 15), ("--width", 64)):
         p.add_argument(flag, type=int, default=default)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    add_compute_options(p)
     p.set_defaults(func=_run_attention)
 
 

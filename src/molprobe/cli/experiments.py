@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from molprobe.cli.dynamics import read_molecules, save_figure, set_threads, write_csv
+from molprobe.cli.options import add_compute_options
 from molprobe.fileio import write_parquet
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,7 @@ def _add_lstm_credit(sub) -> None:
     )
     p.add_argument("--ig-steps", type=int, default=8, help="integrated-gradient steps")
     p.add_argument("--through-time-molecules", type=int, default=128)
-    p.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    add_compute_options(p)
     p.set_defaults(func=_run_lstm_credit)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["DeprecatedAlias", "add_option", "add_output_dir", "add_workers"]
+__all__ = ["DeprecatedAlias", "add_compute_options", "add_option", "add_output_dir", "add_workers"]
 
 
 class DeprecatedAlias(argparse.Action):
@@ -63,3 +63,9 @@ def add_output_dir(parser: argparse.ArgumentParser, **kwargs) -> argparse.Action
     """``--output-dir DIR`` (old: ``--outdir``); `kwargs` as for `add_argument`."""
     kwargs.setdefault("metavar", "DIR")
     return add_option(parser, "--output-dir", "--outdir", **kwargs)
+
+
+def add_compute_options(parser: argparse.ArgumentParser) -> None:
+    """``--device`` (auto: CUDA when present) and ``--threads`` (torch CPU threads)."""
+    parser.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
