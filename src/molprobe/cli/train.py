@@ -198,6 +198,7 @@ def _train_command(args: argparse.Namespace) -> int:
     write_json(out / "metrics.json", run.metrics)
     _write_table(out / "history.csv", run.history, "csv")
     _write_table(out / "predictions.parquet", run.predictions, "parquet")
+    _write_table(out / "valid_predictions.parquet", run.valid_predictions, "parquet")
     print(run.summary_line())
     return 0
 

@@ -18,6 +18,7 @@ from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate
 TABLE_COLUMNS = ["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high",
                  "std", "n_seeds"]  # fmt: skip
 PREDICTIONS_FILE = "predictions.parquet"  # beside each metrics.json (the ensemble reads it)
+VALID_PREDICTIONS_FILE = "valid_predictions.parquet"  # validation part (weights, calibration)
 
 
 @dataclass

@@ -52,6 +52,8 @@ class TrainConfig:
     lr_schedule: ``plateau`` (halve on a validation plateau), ``cosine`` or ``none``.
     device: auto | cpu | cuda. amp: mixed precision, used only on CUDA.
     seed: torch / numpy / random seed. num_threads: torch CPU threads (0 = leave as is).
+    stop_epoch: stop after this epoch while the schedule still spans ``epochs`` (0 = run
+    all; final models replay the split runs' chosen epoch on every labeled molecule).
     """
 
     epochs: int = 30
@@ -68,6 +70,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int = 0
     eval_batch_size: int = 512
+    stop_epoch: int = 0
 
     def __post_init__(self):
         if self.lr_schedule not in SCHEDULES:
@@ -302,6 +305,8 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
         )  # fmt: skip
         bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{val_metric:.4f}", refresh=False)
         if config.patience > 0 and since_best >= config.patience:
+            break
+        if 0 < config.stop_epoch <= epoch:
             break
     bar.close()
 

@@ -15,15 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from molprobe.errors import InputError, MolprobeError
+from molprobe.errors import InputError
 from molprobe.inference.inputs import ModelInputs
 from molprobe.inference.predict import predict, predict_loaded
-from molprobe.models.registry import get_spec, make_params
+from molprobe.models.registry import get_spec
 from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, data_fingerprint, load_model
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
-from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
+from molprobe.training.loop import fit
 from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, Evaluation, evaluate
+from molprobe.training.settings import label_matrix, resolve_settings
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class TrainRun:
     history: pd.DataFrame
     predictions: pd.DataFrame
     train_smiles: list[str]
+    valid_predictions: pd.DataFrame | None = None
 
     def summary_line(self) -> str:
         m = self.metrics
@@ -101,36 +103,6 @@ def predictions_frame(
     return pd.DataFrame(out)
 
 
-def _labels(mols: pd.DataFrame, tasks: list[str], task_type: str, source) -> np.ndarray:
-    Y = mols[tasks].to_numpy(dtype=np.float64)
-    if task_type == "classification" and not np.isin(Y[~np.isnan(Y)], (0.0, 1.0)).all():
-        raise InputError(source, "classification labels must be 0/1 (or missing)")
-    return Y
-
-
-def _settings(config: TrainRunConfig, seed: int):
-    """(model params, TrainConfig) from ``config.params`` and the explicit overrides."""
-    spec = get_spec(config.model)
-    model_keys = {f.name for f in dataclasses.fields(spec.params_cls)}
-    model_over = {k: v for k, v in config.params.items() if k in model_keys}
-    train_over = {k: v for k, v in config.params.items() if k not in model_keys}
-    unknown = set(train_over) - TRAIN_KEYS
-    if unknown:
-        raise MolprobeError(
-            f"--params: unknown key(s) {sorted(unknown)}; model {config.model!r} takes "
-            f"{sorted(model_keys)}, training takes {sorted(TRAIN_KEYS)}"
-        )
-    for key, value in (
-        ("epochs", config.epochs),
-        ("device", config.device),
-        ("num_threads", config.threads),
-    ):
-        if value is not None:
-            train_over[key] = value
-    train_over["seed"] = seed
-    return make_params(config.model, model_over), make_train_config(config.model, train_over)
-
-
 def train_run(
     mols: pd.DataFrame,
     tasks: list[str],
@@ -150,10 +122,12 @@ def train_run(
     spec = get_spec(config.model)
     n = len(mols)
     split = Split.from_dict(split_json, n)
-    Y = _labels(mols, tasks, config.task_type, source)
+    Y = label_matrix(mols, tasks, config.task_type, source)
     features, feat_specs, scaler_state = load_inputs(spec.input_kind, feature_paths, n, split.train)
     seed = config.seed if config.seed is not None else int(split_json.get("seed", 0))
-    params, train_config = _settings(config, seed)
+    params, train_config = resolve_settings(
+        config.model, config.params, seed, config.epochs, config.device, config.threads
+    )
 
     model, result = fit(config.model, params, features, Y, split, config.task_type, train_config)
     scaler = result.target_scaler
@@ -210,6 +184,7 @@ def train_run(
         history=pd.DataFrame(result.history),
         predictions=predictions_frame(mols, split.test, tasks, test_pred, Y),
         train_smiles=train_smiles,
+        valid_predictions=predictions_frame(mols, split.valid, tasks, valid_pred, Y),
     )
 
 
