@@ -122,3 +122,16 @@ def test_library_final_rf_and_settings_check(stage):
         train_final(mols, tasks, feats, other, _metrics(d, "rf"))
     with pytest.raises(MolprobeError, match="not rf"):
         train_final(mols, tasks, feats, cfg, _metrics(d, "snn"))
+
+
+def test_calibration_cli_on_the_split_runs(stage, tmp_path):
+    """`molprobe calibration` scores the real split runs of two families and their ensemble."""
+    d, *_ = stage
+    dirs = [str(d / "models" / m / f"seed{s}") for m in ("snn", "rf") for s in (0, 1)]
+    out = tmp_path / "calibration.csv"
+    plot = tmp_path / "calibration.png"
+    assert main(["calibration", *dirs, "--output", str(out), "--plot", str(plot)]) == 0
+    table = pd.read_csv(out)
+    assert set(table["model"]) == {"snn", "rf", "ensemble"}
+    assert set(table["seed"]) == {0, 1} and table["ece"].between(0, 1).all()
+    assert plot.stat().st_size > 0

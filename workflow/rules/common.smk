@@ -210,7 +210,7 @@ def train_targets():
 
 
 def all_targets():
-    return data_targets() + train_targets()
+    return data_targets() + train_targets() + final_targets() + calibration_targets()
 
 
 def derived_report_stages():
@@ -241,6 +241,76 @@ def train_inputs(wildcards):
         ],
         "summary": f"results/{wildcards.dataset}/data/standardize.json",
     }
+
+
+# ------------------------------------------- helpers of train.smk: final models, calibration
+
+
+def final_settings():
+    """`final:` with its null defaults resolved: models = the screening ensemble's families
+    that are trained on the splits (their split runs choose the epochs), seeds = the split
+    seeds (so the screening ensemble keeps as many members and its spread)."""
+    f = dict(config.get("final") or {})
+    f.setdefault("enabled", True)
+    models = f.get("models")
+    if models is None:
+        models = (config.get("screen") or {}).get("models") or []
+    f["models"] = [m for m in models if m in train_models()] if f["enabled"] else []
+    if f.get("seeds") is None:
+        f["seeds"] = split_settings()[1]
+    return f
+
+
+def final_dir(dataset, model, seed):
+    return f"{RESULTS}/{dataset}/final/{model}/seed_{seed}"
+
+
+def final_runs(dataset, model):
+    """metrics.json of the family's split runs (every method and seed): their best epochs."""
+    methods, seeds, _ = split_settings()
+    return [
+        f"{RESULTS}/{dataset}/models/{model}/{m}/seed{s}/metrics.json"
+        for m in methods
+        for s in seeds
+    ]
+
+
+def final_inputs(wildcards):
+    ds = wildcards.dataset
+    return {
+        "molecules": f"results/{ds}/data/molecules.parquet",
+        "features": [
+            f"results/{ds}/features/{FEATURE_FILES[f]}"
+            for f in model_entry(wildcards.model)["features"]
+        ],
+        "summary": f"results/{ds}/data/standardize.json",
+        "runs": final_runs(ds, wildcards.model),
+    }
+
+
+def final_targets():
+    f = final_settings()
+    return [
+        f"{final_dir(ds, m, s)}/meta.json"
+        for ds in config["run_datasets"]
+        for m in f["models"]
+        for s in f["seeds"]
+    ]
+
+
+def calibration_runs(dataset):
+    """Run folders of the configured split runs (test + validation predictions)."""
+    return [os.path.dirname(m) for m in model_metrics(dataset)]
+
+
+def calibration_targets():
+    if not train_models():
+        return []
+    return [
+        f"{RESULTS}/{ds}/calibration.csv"
+        for ds in config["run_datasets"]
+        if dataset_entry(ds).get("task_type", "classification") == "classification"
+    ]
 
 
 # ---------------------------------------------------------------- helpers of dynamics.smk
@@ -406,13 +476,23 @@ def library_source(wildcards):
 
 
 def screen_model_metas(wildcards):
-    s = screen_settings()
+    """The ensemble of screening and the report's hits: the final models (every labeled
+    molecule) of each family that has them, else its runs on `screen.split`."""
+    s, f = screen_settings(), final_settings()
     _, seeds, _ = split_settings()
-    return [
-        f"results/{wildcards.dataset}/models/{m}/{s['split']}/seed{seed}/meta.json"
-        for m in s["models"]
-        for seed in seeds
-    ]
+    metas = []
+    for m in s["models"]:
+        if m in f["models"]:
+            metas += [
+                f"{final_dir(wildcards.dataset, m, seed)}/meta.json"
+                for seed in f["seeds"]
+            ]
+        else:
+            metas += [
+                f"results/{wildcards.dataset}/models/{m}/{s['split']}/seed{seed}/meta.json"
+                for seed in seeds
+            ]
+    return metas
 
 
 def screened_chunks(wildcards):

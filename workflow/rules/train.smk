@@ -9,6 +9,7 @@ rule train:
         metrics="results/{dataset}/models/{model}/{split}/seed{seed}/metrics.json",
         predictions="results/{dataset}/models/{model}/{split}/seed{seed}/predictions.parquet",
         history="results/{dataset}/models/{model}/{split}/seed{seed}/history.csv",
+        valid_predictions="results/{dataset}/models/{model}/{split}/seed{seed}/valid_predictions.parquet",
     log:
         "results/logs/{dataset}/train/{model}_{split}_seed{seed}.log",
     conda:
@@ -26,6 +27,62 @@ rule train:
         " --standardize-summary {input.summary:q}"
         " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule train_final:
+    # the model for use: every labeled molecule, the median best epoch of the split runs
+    input:
+        unpack(final_inputs),
+    output:
+        meta="results/{dataset}/final/{model}/seed_{seed}/meta.json",
+        record="results/{dataset}/final/{model}/seed_{seed}/final.json",
+        reference="results/{dataset}/final/{model}/seed_{seed}/train_smiles.txt",
+    log:
+        "results/logs/{dataset}/final/{model}_seed{seed}.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
+    resources:
+        gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
+    params:
+        device=config.get("device", "auto"),
+        outdir=subpath(output.meta, parent=True),
+        flags=train_flags,
+    shell:
+        "molprobe train-final --model {wildcards.model} --molecules {input.molecules:q}"
+        " --runs {input.runs:q} {params.flags} --standardize-summary {input.summary:q}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule calibration:
+    # reliability and ECE of the test predictions (raw and Platt-scaled on validation) per
+    # task, family and ensemble; ensemble spread vs error
+    input:
+        predictions=lambda wc: [
+            f"{d}/{name}"
+            for d in calibration_runs(wc.dataset)
+            for name in ("predictions.parquet", "valid_predictions.parquet")
+        ],
+    output:
+        table="results/{dataset}/calibration.csv",
+        plot=report(
+            "results/{dataset}/calibration.png",
+            caption="../report/models_calibration.rst",
+            category="2. Models",
+            subcategory="{dataset}",
+            labels={"figure": "5 calibration (reliability)"},
+        ),
+    log:
+        "results/logs/{dataset}/calibration.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        runs=lambda wc: calibration_runs(wc.dataset),
+    shell:
+        "molprobe calibration {params.runs:q} --output {output.table:q} --plot {output.plot:q}"
+        " > {log:q} 2>&1"
 
 
 rule train_depth:
