@@ -1,0 +1,124 @@
+"""No Tox21 model reads another dataset's labels (ToxCast holds the Tox21 assays themselves).
+
+The DAG of the default config (``snakemake -n -p --forceall``) is parsed into jobs; every
+job that trains or studies a Tox21 model (everything under ``results/tox21/`` but the
+screening of libraries, and the shared ``results/dynamics/`` modules) must descend from the
+Tox21 file alone, and that file must be fetched from the Tox21 URL. The checker is shown to
+catch a planted leak (a training job reading ToxCast molecules, a Tox21 entry pointing at
+the ToxCast file)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.conftest import BIN, REPO
+
+TOX21_RAW = "data/raw/tox21.csv.gz"
+TRAINING_RULES = {"train", "train_final", "train_clean", "train_depth"}
+
+
+@dataclass
+class Job:
+    rule: str
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    shell: str = ""
+
+
+def parse_dry_run(text: str) -> list[Job]:
+    """Jobs (rule, input, output, shell command) of a ``snakemake -n -p`` printout."""
+    jobs: list[Job] = []
+    for line in text.splitlines():
+        if m := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):$", line):
+            jobs.append(Job(m.group(1)))
+        elif jobs and (m := re.match(r"^    (input|output): (.*)$", line)):
+            files = [f.strip() for f in m.group(2).split(",") if f.strip()]
+            getattr(jobs[-1], f"{m.group(1)}s").extend(files)
+        elif jobs and line.startswith("Shell command: "):
+            jobs[-1].shell = line[len("Shell command: ") :]
+    return [j for j in jobs if j.rule != "all"]
+
+
+def raw_sources(jobs: list[Job]) -> dict[int, set[str]]:
+    """For each job (by position): the raw data files among its transitive inputs."""
+    producer = {out: i for i, j in enumerate(jobs) for out in j.outputs}
+    memo: dict[int, set[str]] = {}
+
+    def sources(i: int) -> set[str]:
+        if i not in memo:
+            memo[i] = set()
+            found = {o for o in jobs[i].outputs if o.startswith("data/raw/")}
+            for f in jobs[i].inputs:
+                if f.startswith("data/raw/"):
+                    found.add(f)
+                if f in producer:
+                    found |= sources(producer[f])
+            memo[i] = found
+        return memo[i]
+
+    return {i: sources(i) for i in range(len(jobs))}
+
+
+def leaks(jobs: list[Job], dataset: str = "tox21") -> list[str]:
+    """Every Tox21 training/analysis job that descends from a file other than Tox21's, and a
+    Tox21 fetch that does not fetch the Tox21 file."""
+    problems = []
+    for i, srcs in raw_sources(jobs).items():
+        j = jobs[i]
+        outs = " ".join(j.outputs)
+        ours = f"results/{dataset}/" in outs and f"results/{dataset}/screen/" not in outs
+        if (ours or "results/dynamics/" in outs) and srcs != {f"data/raw/{dataset}.csv.gz"}:
+            problems.append(f"{j.rule} -> {j.outputs[0]} reads {sorted(srcs)}")
+        if j.rule == "fetch" and j.outputs == [f"data/raw/{dataset}.csv.gz"]:
+            url = re.search(r"--url (\S+)", j.shell)
+            if not url or not url.group(1).endswith(f"/{dataset}.csv.gz"):
+                problems.append(f"fetch of {dataset} reads {url.group(1) if url else '?'}")
+    return problems
+
+
+def dry_run(*extra: str) -> list[Job]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cmd = ["snakemake", "-n", "-p", "--forceall", "--nolock", *extra]
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return parse_dry_run(out.stdout + out.stderr)
+
+
+@pytest.fixture(scope="module")
+def default_jobs() -> list[Job]:
+    return dry_run()
+
+
+def test_default_dag_trains_tox21_models_on_tox21_alone(default_jobs):
+    rules = {j.rule for j in default_jobs}
+    assert rules >= TRAINING_RULES, "the checker must see every training rule"
+    assert {"screen_gather", "shortcuts", "probe"} <= rules
+    assert leaks(default_jobs) == []
+    trained = [j for j in default_jobs if j.rule == "train" and j.inputs]
+    assert len(trained) >= 30  # 5 families x 2 splits x 3 seeds, each with its inputs parsed
+    # the final models, the models screening uses, read the Tox21 table only
+    finals = [j for j in default_jobs if j.rule == "train_final"]
+    assert finals and all("--molecules results/tox21/data/molecules.parquet" in j.shell
+                          for j in finals)  # fmt: skip
+
+
+def test_checker_finds_planted_leaks(default_jobs, tmp_path):
+    """Positive controls: a Tox21 training job reading ToxCast's molecule table, and the
+    Tox21 registry entry pointing at the ToxCast file."""
+    planted = list(default_jobs) + [
+        Job("fetch", [], ["data/raw/toxcast.csv.gz"], "molprobe fetch toxcast"),
+        Job("standardize", ["data/raw/toxcast.csv.gz"], ["results/toxcast/data/m.parquet"]),
+        Job("train_final", ["results/toxcast/data/m.parquet"], ["results/tox21/final/x/a.json"]),
+    ]
+    found = leaks(planted)
+    assert len(found) == 1 and "toxcast" in found[0] and "train_final" in found[0]
+    url = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/toxcast_data.csv.gz"
+    override = tmp_path / "leak.yaml"
+    override.write_text(f"datasets:\n  tox21:\n    url: {url}\n")
+    swapped = dry_run("--configfile", "config/config.yaml", str(override))
+    assert any(p.startswith("fetch of tox21 reads") for p in leaks(swapped))
