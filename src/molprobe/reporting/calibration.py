@@ -20,7 +20,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from molprobe.errors import InputError, MolprobeError
+from molprobe.reporting.findings import expected_calibration_error
 
+__all__ = ["expected_calibration_error"]  # the findings page's ECE, one definition
 N_BINS = 10  # equal-width probability bins of the ECE and the reliability diagram
 THRESHOLD = 0.5  # probability at which a prediction is called active
 EPS = 1e-6
@@ -84,14 +86,6 @@ def reliability(y: np.ndarray, p: np.ndarray, bins: int = N_BINS) -> pd.DataFram
         if sel.any():
             rows.append((b, int(sel.sum()), float(p[sel].mean()), float(y[sel].mean())))
     return pd.DataFrame(rows, columns=["bin", "n", "predicted", "observed"])
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = N_BINS) -> float:
-    """ECE: bin-size weighted mean |observed fraction - mean predicted probability|."""
-    r = reliability(np.asarray(y, dtype=float), np.asarray(p, dtype=float), bins)
-    if r.empty:
-        return float("nan")
-    return float((r["n"] * (r["observed"] - r["predicted"]).abs()).sum() / r["n"].sum())
 
 
 class PlattScaler:

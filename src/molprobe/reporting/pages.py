@@ -221,7 +221,9 @@ def models_page(dataset: str, comparison: pd.DataFrame, runs: Sequence[RunRecord
     page.lines = [f"Best model ({best['split']} split): {best['name']}, test {metric} "
                   f"{best['mean ± CI']} over {int(best['n_seeds'])} seed(s)."]  # fmt: skip
     for _, r in ensemble.iterrows():
-        page.lines.append(f"Ensemble of the families (mean prediction), {r['split']} split: "
+        kind = ("mean prediction" if r["name"] == "ensemble" else
+                "weights chosen on validation")  # fmt: skip
+        page.lines.append(f"Ensemble of the families ({kind}), {r['split']} split: "
                           f"test {metric} {r['mean ± CI']} over {int(r['n_seeds'])} seed(s).")  # fmt: skip
     page.numbers = dict(best=str(best["name"]), metric=metric, value=float(best["mean"]))
     page.message = f"report models {dataset}: {len(summary)} rows, best {best['name']}"

@@ -4,6 +4,7 @@ ensemble (the average of the runs' test predictions per split x seed)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from molprobe.errors import InputError, MolprobeError
-from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate
+from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate, primary_metric
 
 TABLE_COLUMNS = ["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high",
                  "std", "n_seeds"]  # fmt: skip
@@ -85,46 +86,106 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def simplex_grid(n_members: int, steps: int) -> np.ndarray:
+    """Every weight vector of ``n_members`` non-negative multiples of 1/``steps`` summing to
+    1: (n_points, n_members)."""
+    points = [
+        np.diff([0, *cuts, steps + n_members]) - 1
+        for cuts in itertools.combinations(range(1, steps + n_members), n_members - 1)
+    ]
+    return np.asarray(points, dtype=float) / steps
+
+
+def validation_weights(
+    valid: np.ndarray, truth: np.ndarray, task_type: str = "classification"
+) -> tuple[np.ndarray, float, float]:
+    """Family weights of an ensemble chosen on validation predictions ``valid`` (M, n, T)
+    with labels ``truth`` (n, T): the point of a simplex grid (steps of 0.1, 0.2 beyond 5
+    members) with the best validation task-mean metric, or equal weights unless strictly
+    better. Returns (weights (M,), weighted validation score, equal-weights score)."""
+    n = valid.shape[0]
+    equal = np.full(n, 1.0 / n)
+    _, higher = PRIMARY[task_type]
+    sign = 1.0 if higher else -1.0
+
+    def score(w: np.ndarray) -> float:
+        return primary_metric(truth, np.tensordot(w, valid, axes=1), task_type)
+
+    base = score(equal)
+    best_w, best = equal, base
+    for w in simplex_grid(n, 10 if n <= 5 else 5):
+        s = score(w)
+        if np.isfinite(s) and (not np.isfinite(best) or sign * (s - best) > 1e-12):
+            best_w, best = w, s
+    return best_w, best, base
+
+
+def _read_members(group: pd.DataFrame, filename: str) -> list[pd.DataFrame] | None:
+    """The ``filename`` table of every run of ``group`` (None when one lacks it)."""
+    paths = [Path(p) / filename for p in group["path"]]
+    if not all(p.is_file() for p in paths):
+        return None
+    return [pd.read_parquet(p).set_index("mol_id").sort_index() for p in paths]
+
+
+def _stack(frames: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Member predictions (M, n, T) on the molecules they share, labels (n, T), tasks."""
+    common = frames[0].index
+    for f in frames[1:]:
+        common = common.intersection(f.index)
+    tasks = [c[: -len("_true")] for c in frames[0].columns if c.endswith("_true")]
+    pred = np.stack([f.loc[common, tasks].to_numpy(dtype=float) for f in frames])
+    truth = frames[0].loc[common, [f"{t}_true" for t in tasks]].to_numpy(dtype=float)
+    return pred, truth, tasks
+
+
 def ensemble_runs(
     runs: pd.DataFrame, names: Sequence[str] | None, n_bootstrap: int = N_BOOTSTRAP
 ) -> pd.DataFrame:
     """Average the test predictions (predictions.parquet beside each run's metrics) of the
     runs named ``names`` (all when empty/None) per split x seed and score the average: rows
-    named ``ensemble``."""
+    named ``ensemble``. Where every member also has validation predictions, the rows named
+    ``ensemble_valw`` score the average weighted by :func:`validation_weights` (chosen on
+    validation; the test part is read once, after the choice; ``path`` lists the weights)."""
     rows = []
     chosen = runs if not names else runs[runs["name"].isin(names)]
     for (split, seed), group in chosen.groupby(["split", "seed"]):
         if group["name"].nunique() < 2:
             continue
-        frames = []
-        for _, r in group.iterrows():
-            path = Path(r["path"]) / PREDICTIONS_FILE
-            if path.is_file():
-                frames.append(pd.read_parquet(path).set_index("mol_id").sort_index())
-        if len(frames) < 2:
+        group = group.sort_values("name")
+        group = group[[(Path(p) / PREDICTIONS_FILE).is_file() for p in group["path"]]]
+        if len(group) < 2:
             continue
-        common = frames[0].index
-        for f in frames[1:]:
-            common = common.intersection(f.index)
-        tasks = [c[: -len("_true")] for c in frames[0].columns if c.endswith("_true")]
-        pred = np.mean([f.loc[common, tasks].to_numpy(dtype=float) for f in frames], axis=0)
-        truth = frames[0].loc[common, [f"{t}_true" for t in tasks]].to_numpy(dtype=float)
-        metric = group["metric"].iloc[0]
+        frames = _read_members(group, PREDICTIONS_FILE)
+        pred, truth, tasks = _stack(frames)
+        metric = chosen["metric"].iloc[0]
         task_type = "regression" if metric in ("rmse", "mae", "r2") else "classification"
-        ev = evaluate(truth, pred, tasks, task_type, n_bootstrap, int(seed))
-        rows.append(
-            {
-                "name": "ensemble",
-                "model": "ensemble",
-                "split": split,
-                "seed": seed,
-                "metric": metric,
-                "value": ev.mean[metric],
-                "ci_low": ev.mean_ci_low[metric],
-                "ci_high": ev.mean_ci_high[metric],
-                "path": ";".join(sorted(group["name"])),
-            }
-        )
+        variants = [("ensemble", np.full(len(frames), 1.0 / len(frames)), "")]
+        valid = _read_members(group, VALID_PREDICTIONS_FILE)
+        if valid is not None:
+            v_pred, v_truth, _ = _stack(valid)
+            w, w_score, eq_score = validation_weights(v_pred, v_truth, task_type)
+            names_ = group["name"].tolist()
+            note = ";".join(f"{n}={x:.2f}" for n, x in zip(names_, w, strict=True))
+            note += f" (valid {metric} {w_score:.4f} vs equal {eq_score:.4f})"
+            variants.append(("ensemble_valw", w, note))
+        members = ";".join(sorted(group["name"]))
+        for name, w, note in variants:
+            ev = evaluate(truth, np.tensordot(w, pred, axes=1), tasks, task_type,
+                          n_bootstrap, int(seed))  # fmt: skip
+            rows.append(
+                {
+                    "name": name,
+                    "model": "ensemble",
+                    "split": split,
+                    "seed": seed,
+                    "metric": metric,
+                    "value": ev.mean[metric],
+                    "ci_low": ev.mean_ci_low[metric],
+                    "ci_high": ev.mean_ci_high[metric],
+                    "path": note or members,
+                }
+            )
     return pd.DataFrame(rows)
 
 
