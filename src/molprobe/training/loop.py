@@ -357,10 +357,13 @@ def fit(
     split: Split,
     task_type: str = "classification",
     config: TrainConfig | None = None,
+    init_state: Mapping[str, torch.Tensor] | None = None,
 ):
     """Seed, build the registered model ``model_name`` for ``features`` and train it.
 
-    Returns ``(model, TrainResult)``; torch models end on their best validation weights.
+    ``init_state``: starting weights (e.g. a pretrained encoder); its tensors that match the
+    model's by name and shape replace the fresh ones. Returns ``(model, TrainResult)``;
+    torch models end on their best validation weights.
     """
     from molprobe.models.registry import build_model
 
@@ -378,4 +381,8 @@ def fit(
             f"model {model_name!r} needs {spec.input_kind} features, got {source.kind}"
         )
     model = build_model(model_name, params, source.dims, n_tasks)
+    if init_state is not None:
+        own = model.state_dict()
+        own.update({k: v for k, v in init_state.items() if k in own and own[k].shape == v.shape})
+        model.load_state_dict(own)
     return model, train_model(model, features, Y, split, task_type, config)
