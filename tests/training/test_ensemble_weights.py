@@ -32,10 +32,11 @@ def _frame(p, y, tag):
 
 def _write_run(d, name, seed, p_test, y_test, p_valid, y_valid):
     d.mkdir(parents=True)
-    mean = {"roc_auc": 0.5}
+    part = {"mean": {"roc_auc": 0.5}, "mean_ci_low": {"roc_auc": 0.4},
+            "mean_ci_high": {"roc_auc": 0.6}}  # fmt: skip
     metrics = {"name": name, "model": name, "split": {"name": "random"}, "seed": seed,
-               "task_type": "classification",
-               "test": {"mean": mean, "mean_ci_low": mean, "mean_ci_high": mean}}  # fmt: skip
+               "task_type": "classification", "test": part,
+               "valid": {**part, "mean": {"roc_auc": 0.55 if name == "good" else 0.5}}}  # fmt: skip
     (d / "metrics.json").write_text(json.dumps(metrics))
     _frame(p_test, y_test, "t").to_parquet(d / "predictions.parquet")
     _frame(p_valid, y_valid, "v").to_parquet(d / "valid_predictions.parquet")
@@ -65,6 +66,11 @@ def test_uninformative_member_is_weighted_out(tmp_path):
         weights = dict(kv.split("=") for kv in valw.loc[seed, "path"].split(" ")[0].split(";"))
         assert float(weights["good"]) >= 0.8
         assert valw.loc[seed, "value"] > ens.loc[seed, "value"]
+    # the validation view (for choices): the runs' validation means, the equal-weights
+    # ensemble of the validation predictions, no weighted one
+    valid = compare_runs(files, ensemble=[], part="valid").runs
+    assert set(valid["name"]) == {"good", "noise", "ensemble"}
+    assert (valid.loc[valid["name"] == "good", "value"] == 0.55).all()
 
 
 def test_indistinguishable_members_keep_equal_weights():

@@ -87,12 +87,10 @@ def register(sub) -> None:
         "compare",
         help="collect metrics.json files into a model x split x seed table (+ plot)",
     )
-    c.add_argument(
-        "results",
-        nargs="+",
-        type=Path,
-        help="metrics.json files of the runs (a folder: every metrics.json below it)",
-    )
+    c.add_argument("results", nargs="+", type=Path,
+                   help="metrics.json files of the runs (a folder: every metrics.json below it)")  # fmt: skip
+    c.add_argument("--part", choices=("test", "valid"), default="test",
+                   help="split part scored (valid: for choices; no weighted ensemble)")  # fmt: skip
     c.add_argument("--output", type=Path, required=True, help="comparison.csv to write")
     c.add_argument("--plot", type=Path, help="bar plot (.png / .pdf / .svg)")
     c.add_argument("--metric", help="metric to compare (default: roc_auc or rmse)")
@@ -232,7 +230,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from molprobe.training.compare import compare_runs, metrics_files
 
-    result = compare_runs(metrics_files(args.results), args.metric, args.ensemble)
+    result = compare_runs(metrics_files(args.results), args.metric, args.ensemble, args.part)
     _write_table(args.output, result.table, "csv")
     if args.plot:  # the report's comparison figure (mean and 95 % CI over seeds)
         from molprobe.reporting.plots import close, plot_model_comparison

@@ -47,13 +47,16 @@ def metrics_files(paths: Sequence[Path]) -> list[Path]:
     return sorted(files)
 
 
-def collect_metrics(files: Sequence[Path], metric: str | None = None) -> pd.DataFrame:
-    """One row per metrics.json (test split, task mean of ``metric``, default the primary)."""
+def collect_metrics(
+    files: Sequence[Path], metric: str | None = None, part: str = "test"
+) -> pd.DataFrame:
+    """One row per metrics.json (``part`` test or valid, task mean of ``metric``, default the
+    primary)."""
     rows = []
     for path in files:
         try:
             m = json.loads(Path(path).read_text())
-            test = m["test"]
+            test = m[part]
             key = metric or PRIMARY[m.get("task_type", "classification")][0]
             rows.append(
                 {
@@ -140,28 +143,33 @@ def _stack(frames: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, list[str
 
 
 def ensemble_runs(
-    runs: pd.DataFrame, names: Sequence[str] | None, n_bootstrap: int = N_BOOTSTRAP
+    runs: pd.DataFrame,
+    names: Sequence[str] | None,
+    n_bootstrap: int = N_BOOTSTRAP,
+    part: str = "test",
 ) -> pd.DataFrame:
     """Average the test predictions (predictions.parquet beside each run's metrics) of the
     runs named ``names`` (all when empty/None) per split x seed and score the average: rows
     named ``ensemble``. Where every member also has validation predictions, the rows named
     ``ensemble_valw`` score the average weighted by :func:`validation_weights` (chosen on
-    validation; the test part is read once, after the choice; ``path`` lists the weights)."""
+    validation; the test part is read once, after the choice; ``path`` lists the weights).
+    ``part`` ``valid``: the equal-weights ensemble of the validation predictions only."""
+    files = {"test": PREDICTIONS_FILE, "valid": VALID_PREDICTIONS_FILE}[part]
     rows = []
     chosen = runs if not names else runs[runs["name"].isin(names)]
     for (split, seed), group in chosen.groupby(["split", "seed"]):
         if group["name"].nunique() < 2:
             continue
         group = group.sort_values("name")
-        group = group[[(Path(p) / PREDICTIONS_FILE).is_file() for p in group["path"]]]
+        group = group[[(Path(p) / files).is_file() for p in group["path"]]]
         if len(group) < 2:
             continue
-        frames = _read_members(group, PREDICTIONS_FILE)
+        frames = _read_members(group, files)
         pred, truth, tasks = _stack(frames)
         metric = chosen["metric"].iloc[0]
         task_type = "regression" if metric in ("rmse", "mae", "r2") else "classification"
         variants = [("ensemble", np.full(len(frames), 1.0 / len(frames)), "")]
-        valid = _read_members(group, VALID_PREDICTIONS_FILE)
+        valid = _read_members(group, VALID_PREDICTIONS_FILE) if part == "test" else None
         if valid is not None:
             v_pred, v_truth, _ = _stack(valid)
             w, w_score, eq_score = validation_weights(v_pred, v_truth, task_type)
@@ -190,13 +198,17 @@ def ensemble_runs(
 
 
 def compare_runs(
-    files: Sequence[Path], metric: str | None = None, ensemble: Sequence[str] | None = None
+    files: Sequence[Path],
+    metric: str | None = None,
+    ensemble: Sequence[str] | None = None,
+    part: str = "test",
 ) -> Comparison:
-    """The comparison of the runs whose metrics.json are ``files``; ``ensemble``: None for
-    none, else the run names to average (empty: all runs)."""
-    runs = collect_metrics(files, metric)
+    """The comparison of the runs whose metrics.json are ``files`` on ``part`` (test, or
+    valid for choices); ``ensemble``: None for none, else the run names to average (empty:
+    all runs)."""
+    runs = collect_metrics(files, metric, part)
     if ensemble is not None:
-        ens = ensemble_runs(runs, ensemble)
+        ens = ensemble_runs(runs, ensemble, part=part)
         if len(ens):
             runs = pd.concat([runs, ens], ignore_index=True)
     summary = summarize(runs)
