@@ -6,6 +6,7 @@ metrics of its own; the split runs carry them (:func:`train_final`)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ def labeled_rows(Y: np.ndarray) -> np.ndarray:
 
 def _check_same_settings(split_metrics: Sequence[Mapping], model: str, params) -> None:
     """The split runs must be runs of this family with these hyperparameters."""
-    want = dataclasses.asdict(params)
+    want = json.loads(json.dumps(dataclasses.asdict(params)))  # as metrics.json holds them
     for m in split_metrics:
         if m["model"] != model or m["hyperparameters"] != want:
             raise MolprobeError(
