@@ -16,8 +16,9 @@ import pandas as pd
 from molprobe.errors import InputError, MolprobeError
 from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate, primary_metric
 
+# comparison.csv; path: the run folder, or an ensemble's members / validation-chosen weights
 TABLE_COLUMNS = ["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high",
-                 "std", "n_seeds"]  # fmt: skip
+                 "std", "n_seeds", "path"]  # fmt: skip  # fmt: skip  (path: run folder, or ensemble weights)
 PREDICTIONS_FILE = "predictions.parquet"  # beside each metrics.json (the ensemble reads it)
 VALID_PREDICTIONS_FILE = "valid_predictions.parquet"  # validation part (weights, calibration)
 
@@ -213,7 +214,7 @@ def compare_runs(
             runs = pd.concat([runs, ens], ignore_index=True)
     summary = summarize(runs)
     agg = summary.rename(columns={"mean": "value"}).assign(
-        seed="mean", ci_low=np.nan, ci_high=np.nan
+        seed="mean", ci_low=np.nan, ci_high=np.nan, path=""
     )
     runs_out = runs.assign(std=np.nan, n_seeds=1)
     table = pd.concat([runs_out[TABLE_COLUMNS], agg[TABLE_COLUMNS]], ignore_index=True)
