@@ -18,7 +18,7 @@ from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, evaluate, primary_me
 
 # comparison.csv; path: the run folder, or an ensemble's members / validation-chosen weights
 TABLE_COLUMNS = ["name", "model", "split", "seed", "metric", "value", "ci_low", "ci_high",
-                 "std", "n_seeds", "path"]  # fmt: skip  # fmt: skip  (path: run folder, or ensemble weights)
+                 "std", "n_seeds", "path"]  # fmt: skip
 PREDICTIONS_FILE = "predictions.parquet"  # beside each metrics.json (the ensemble reads it)
 VALID_PREDICTIONS_FILE = "valid_predictions.parquet"  # validation part (weights, calibration)
 
