@@ -13,6 +13,7 @@ from molprobe.reporting.calibration import (
     RunPredictions,
     calibration_table,
     expected_calibration_error,
+    null_ece,
     plot_reliability,
     reliability,
     spread_auc,
@@ -40,6 +41,10 @@ def test_ece_is_near_zero_for_calibrated_and_large_for_overconfident():
     pv, yv = _calibrated(5000, 1)
     fixed = PlattScaler().fit(_overconfident(pv), yv).transform(bad)
     assert expected_calibration_error(y, fixed) < 0.01
+    # the null ECE: what calibrated labels give on these probabilities (the floor), shrinking
+    # with the number of molecules; the overconfident model sits far above its floor
+    small = null_ece(p[:200])
+    assert null_ece(p) < 0.01 < small and expected_calibration_error(y, bad) > 3 * null_ece(bad)
     r = reliability(y, p)
     assert r["n"].sum() == len(y) and (r["predicted"].diff().dropna() > 0).all()
 
@@ -86,6 +91,7 @@ def test_table_scores_families_and_ensemble_per_seed():
     s = result.summary.set_index("model")
     assert s.loc["good", "ece"] < 0.02 < 0.05 < s.loc["over", "ece"]
     assert s.loc["over", "ece_platt"] < 0.02 and s.loc["good", "n_seeds"] == 3
+    assert s.loc["good", "ece"] < 2 * s.loc["good", "ece_null"]
     assert t.loc[t["model"] != "ensemble", "spread_auc"].isna().all()
     assert t.loc[t["model"] == "ensemble", "spread_auc"].notna().all()
     fig = plot_reliability(result)

@@ -25,6 +25,7 @@ from molprobe.reporting.findings import expected_calibration_error
 __all__ = ["expected_calibration_error"]  # the findings page's ECE, one definition
 N_BINS = 10  # equal-width probability bins of the ECE and the reliability diagram
 THRESHOLD = 0.5  # probability at which a prediction is called active
+N_NULL_DRAWS = 50  # label draws of the null ECE
 EPS = 1e-6
 
 
@@ -42,8 +43,9 @@ class RunPredictions:
 
 @dataclass
 class CalibrationResult:
-    """table: one row per split x seed x model x task (n, n_pos, ece, ece_platt, brier,
-    brier_platt, spread_auc); summary: per split x model the task mean over seeds (ece,
+    """table: one row per split x seed x model x task (n, n_pos, ece, ece_null: the ECE a
+    perfectly calibrated model would show on these molecules, ece_platt, brier, brier_platt,
+    spread_auc); summary: per split x model the task mean over seeds (ece,
     ece_max over tasks, ece_platt, spread_auc, n_seeds); curves: reliability bins pooled over
     seeds (split, model, scaling, task, bin, n, predicted, observed)."""
 
@@ -108,6 +110,15 @@ class PlattScaler:
         return 1.0 / (1.0 + np.exp(-(self.a_ * _logit(p) + self.b_)))
 
 
+def null_ece(p: np.ndarray, bins: int = N_BINS, draws: int = N_NULL_DRAWS, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model would show here: mean ECE of labels drawn as
+    Bernoulli(p) from the same probabilities ``p`` (the finite-sample floor of the ECE)."""
+    rng = np.random.default_rng(seed)
+    p = np.asarray(p, dtype=float)
+    return float(np.mean([expected_calibration_error((rng.random(p.size) < p).astype(float),
+                                                     p, bins) for _ in range(draws)]))  # fmt: skip
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
     return np.log(p / (1 - p))
@@ -135,6 +146,7 @@ def _scores(y, p, p_valid, y_valid, bins) -> dict:
     scaled = PlattScaler().fit(p_valid, y_valid).transform(p)
     return {
         "ece": expected_calibration_error(y, p, bins),
+        "ece_null": null_ece(p, bins),
         "ece_platt": expected_calibration_error(y, scaled, bins),
         "brier": float(np.mean((p - y) ** 2)),
         "brier_platt": float(np.mean((scaled - y) ** 2)),
@@ -182,11 +194,12 @@ def calibration_table(runs: Sequence[RunPredictions], bins: int = N_BINS) -> Cal
 
 
 def summarize_calibration(table: pd.DataFrame) -> pd.DataFrame:
-    """Per split x model: task means averaged over seeds (ece, ece_platt, brier, spread_auc),
+    """Per split x model: task means averaged over seeds (ece, ece_null, ece_platt, brier,
+    spread_auc),
     the worst task's seed-mean ECE (ece_max) and the number of seeds."""
     per_task = table.groupby(["split", "model", "task"])[["ece", "ece_platt"]].mean()
     worst = per_task.groupby(["split", "model"]).max().add_suffix("_max")
-    cols = ["ece", "ece_platt", "brier", "brier_platt", "spread_auc"]
+    cols = ["ece", "ece_null", "ece_platt", "brier", "brier_platt", "spread_auc"]
     per_seed = table.groupby(["split", "model", "seed"])[cols].mean()
     out = per_seed.groupby(["split", "model"]).agg(["mean", "std"])
     out.columns = [f"{a}" if b == "mean" else f"{a}_std" for a, b in out.columns]
