@@ -25,7 +25,7 @@ from molprobe.reporting.findings import expected_calibration_error
 __all__ = ["expected_calibration_error"]  # the findings page's ECE, one definition
 N_BINS = 10  # equal-width probability bins of the ECE and the reliability diagram
 THRESHOLD = 0.5  # probability at which a prediction is called active
-N_NULL_DRAWS = 50  # label draws of the null ECE
+N_NULL_DRAWS = 20  # label draws of the null ECE
 EPS = 1e-6
 
 
