@@ -61,7 +61,9 @@ class PretrainConfig:
     """Descriptor pretraining of ``model`` (a graph family) with ``params`` (its
     hyperparameters, equal to the fine-tuned model's encoder, and training settings);
     ``descriptors``: RDKit descriptor names (None = all 2D descriptors); ``valid_fraction``:
-    structures held out to watch the descriptor RMSE."""
+    structures held out to watch the descriptor RMSE. Measured: with all ~210 descriptors a
+    sum-pooled GINE collapses to the mean predictor after one epoch; ``pool: mean`` learns
+    (README, "Pretraining on unlabeled structures")."""
 
     model: str = "gine"
     params: Mapping[str, Any] = field(default_factory=dict)
