@@ -7,13 +7,14 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_\-]+",
     split=r"random|scaffold",
     seed=r"\d+",
-    featurizer=r"ecfp|descriptors|graph|tokens",
+    featurizer=r"ecfp|descriptors|descriptors_fast|graph|tokens",
 
 
 RESULTS = "results"
 FEATURE_FILES = {
     "ecfp": "ecfp.npz",
     "descriptors": "descriptors.npz",
+    "descriptors_fast": "descriptors_fast.npz",
     "graph": "graph.pt",
     "tokens": "tokens.npz",
 }
@@ -103,6 +104,8 @@ MODEL_FEATURES = {
     "lstm": ["tokens"],
     "rf": ["ecfp"],
     "logreg": ["ecfp"],
+    "snn_fast": ["ecfp", "descriptors_fast"],
+    "fnn_bn_fast": ["ecfp", "descriptors_fast"],
 }
 
 
