@@ -1,9 +1,11 @@
 """End-to-end screening cost of model ensembles, in one run, against the RDKit floor.
 
-    python benchmarks/bench_fast_models.py --ensemble old=DIR --ensemble new=DIR
+    python benchmarks/bench_fast_models.py [--ensemble old=DIR[,DIR...] --ensemble new=DIR ...]
         [--n 10000] [--library /work/shared/data/muv.csv.gz] [--chunk-size 1000] [--rounds 2]
 
-Each ``DIR`` holds trained model folders (``meta.json`` + weights, as ``molprobe train``
+Without ``--ensemble``: the old default screening models (snn, gine, rf) and the new ones
+(snn_fast, fnn_bn_fast) that ``make run`` trains, random split. Each ``DIR`` holds trained
+model folders (``meta.json`` + weights, as ``molprobe train``
 writes them; every folder below it is a member). For each ensemble, interleaved over
 ``--rounds`` rounds, ``molprobe screen`` runs as a subprocess with one worker and one torch
 thread (standardize, featurize, every member, applicability domain, alerts, Parquet parts,
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -32,17 +36,48 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "fast_models"
 GOAL_RATE, GOAL_STARTUP = 1000.0, 5.0  # molecules per CPU-second; CPU-seconds
 
 
-def parse_ensemble(text: str) -> tuple[str, Path]:
-    name, sep, path = text.partition("=")
-    if not sep or not Path(path).is_dir():
-        raise argparse.ArgumentTypeError(f"--ensemble NAME=DIR with an existing DIR, got {text!r}")
-    return name, Path(path)
+#: after `make run`: the old default screening ensemble and the new one (random split)
+DEFAULT_ENSEMBLES = [
+    "old=results/tox21/models/snn/random,results/tox21/models/gine/random,results/tox21/models/rf/random",
+    "new=results/tox21/models/snn_fast/random,results/tox21/models/fnn_bn_fast/random",
+]
+
+
+def parse_ensemble(text: str) -> tuple[str, list[Path]]:
+    """``NAME=DIR[,DIR...]`` -> (name, existing folders of trained models)."""
+    name, sep, paths = text.partition("=")
+    dirs = [Path(p) for p in paths.split(",") if p]
+    if not sep or not dirs or not all(d.is_dir() for d in dirs):
+        raise argparse.ArgumentTypeError(
+            f"--ensemble NAME=DIR[,DIR...] with existing DIRs, got {text!r}"
+        )
+    return name, dirs
+
+
+def stage_members(name: str, dirs: list[Path], out: Path) -> Path:
+    """One folder holding every model folder found under ``dirs`` (hard links, or copies
+    across file systems), so one ``molprobe screen --models`` sees the whole ensemble."""
+    if len(dirs) == 1:
+        return dirs[0]
+    staged = out / f"members_{name}"
+    shutil.rmtree(staged, ignore_errors=True)
+    for i, meta in enumerate(sorted(m for d in dirs for m in d.rglob("meta.json"))):
+        target = staged / f"{i:02d}_{meta.parent.name}"
+        target.mkdir(parents=True)
+        for f in meta.parent.iterdir():
+            if f.is_file():
+                try:
+                    os.link(f, target / f.name)
+                except OSError:
+                    shutil.copy2(f, target / f.name)
+    return staged
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--ensemble", type=parse_ensemble, action="append", required=True,
-                   help="NAME=DIR of trained model folders (repeat; the first is the reference)")  # fmt: skip
+    p.add_argument("--ensemble", type=parse_ensemble, action="append",
+                   help="NAME=DIR[,DIR...] of trained model folders (repeat; the first is the "
+                   "reference; default: old and new default screening models)")  # fmt: skip
     p.add_argument("--n", type=int, default=10_000, help="library molecules")
     p.add_argument("--library", type=Path, default=DEFAULT_LIBRARY, help="CSV(.gz), smiles col")
     p.add_argument("--chunk-size", type=int, default=1000, help="rows per chunk")
@@ -50,11 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="libraries and screen outputs")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
+    if not args.ensemble:
+        try:
+            args.ensemble = [parse_ensemble(e) for e in DEFAULT_ENSEMBLES]
+        except argparse.ArgumentTypeError as err:
+            p.error(f"{err}: run `make run` first or pass --ensemble")
 
     args.out.mkdir(parents=True, exist_ok=True)
     smiles = library_smiles(args.library, args.n)
     big = write_library(smiles, args.out / f"library_{args.n}.csv.gz")
     tiny = write_library(smiles[:10], args.out / "library_10.csv.gz")
+    args.ensemble = [(name, stage_members(name, dirs, args.out)) for name, dirs in args.ensemble]
     members = {name: len(list(d.rglob("meta.json"))) for name, d in args.ensemble}
     print(f"{args.n} molecules of {args.library.name}, chunk {args.chunk_size}, "
           f"{args.rounds} rounds; members: {members}; load {loadavg()}")  # fmt: skip
