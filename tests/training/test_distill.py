@@ -109,3 +109,24 @@ def test_unlabeled_tables_give_structures_only(tmp_path):
     got = read_unlabeled([path], 0)
     assert got == ["CCO", "CCN", "CCC", "CCCl"] and all(isinstance(s, str) for s in got)
     assert len(read_unlabeled([path, path], 2)) == 2  # one from each table
+
+
+def test_student_checkpoint_rebuilds_its_inputs_from_smiles(planted, tmp_path):
+    """What screening does: the saved student (ECFP + descriptors_fast, scaler fitted on the
+    labeled train rows) featurizes SMILES anew and predicts exactly what training scored."""
+    from molprobe.inference.inputs import ModelInputs
+    from molprobe.inference.predict import predict_loaded
+    from molprobe.training.checkpoint import load_model, save_checkpoint
+
+    mols, split, unlabeled, soft = planted
+    config = DistillConfig(
+        model="snn_fast", featurizers=[{"name": "ecfp"}, {"name": "descriptors_fast"}],
+        params={"n_layers": 2, "width": 32, "epochs": 2}, bootstrap=10,
+    )  # fmt: skip
+    run = distill_run(mols, ["halogen"], split, {"name": "r"}, unlabeled[:200], soft[:200], config)
+    assert run.meta.featurizers[1]["name"] == "descriptors" and run.meta.descriptor_scaler
+    save_checkpoint(tmp_path, run.model, run.meta)
+    loaded = load_model(tmp_path)
+    test_smiles = run.predictions["smiles"].tolist()
+    again = predict_loaded(loaded, ModelInputs.from_checkpoint(loaded).featurize(test_smiles))
+    np.testing.assert_allclose(again[:, 0], run.predictions["halogen"], rtol=1e-5, atol=1e-6)
