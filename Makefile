@@ -72,6 +72,8 @@ bench: install  ## speed benchmarks (ratios against baselines measured in the sa
 	$(BIN)/python benchmarks/bench_featurize.py
 	$(BIN)/python benchmarks/bench_concepts.py
 	$(BIN)/python benchmarks/bench_screen.py
+	$(BIN)/python benchmarks/bench_descriptors.py
+	$(BIN)/python benchmarks/bench_fast_models.py
 
 bench-train: install  ## accuracy and seconds/epoch of every model family on Tox21 (long)
 	$(BIN)/python benchmarks/bench_train.py

@@ -207,3 +207,38 @@ def test_descriptors_share_estate_indices_without_changing_values():
     mol = Chem.MolFromSmiles("CCO")
     mol._eStateIndices = np.array([99.0, 99.0, 99.0])  # stale cache from elsewhere
     assert fz.mol_features(mol)[fz.names.index("MaxEStateIndex")] < 99.0
+
+
+def test_vsa_bins_from_one_call_equal_rdkit_per_bin_functions(tox21_path):
+    """PEOE/SMR/SlogP VSA bins come from one rdMolDescriptors call per molecule: each equals
+    RDKit's own per-bin function on 40 Tox21 molecules (a wrong bin index would not)."""
+    import pandas as pd
+
+    frame = pd.read_csv(tox21_path, nrows=60)
+    mols = [m for m in map(Chem.MolFromSmiles, frame["smiles"]) if m is not None][:40]
+    plain = dict(Descriptors._descList)
+    names = [n for n in plain if n.startswith(("PEOE_VSA", "SMR_VSA", "SlogP_VSA"))]
+    assert len(names) == 36
+    fz = RDKitDescriptors(names[::-1])  # any order: columns follow the names
+    got = np.array([fz.mol_features(Chem.Mol(m)) for m in mols])
+    want = np.array([[float(plain[n](Chem.Mol(m))) for n in fz.names] for m in mols])
+    np.testing.assert_array_equal(got, want)
+    assert (got != 0).sum() > 200  # the bins are not all empty
+
+
+def test_descriptors_fast_is_a_descriptor_subset_rebuilt_from_its_spec():
+    from molprobe.chem.featurize import FAST_DESCRIPTORS
+
+    fast = make_featurizer("descriptors_fast")
+    assert fast.spec == {"name": "descriptors", "names": list(FAST_DESCRIPTORS)}
+    assert len(set(FAST_DESCRIPTORS)) == len(FAST_DESCRIPTORS) == fast.n_features == 45
+    full = RDKitDescriptors()
+    assert set(FAST_DESCRIPTORS) < set(full.names)
+    for slow in ("qed", "MolLogP", "BCUT2D_MWHI", "BertzCT", "Ipc", "MaxEStateIndex"):
+        assert slow not in FAST_DESCRIPTORS
+    rebuilt = make_featurizer(json.loads(json.dumps(fast.spec)))  # as a checkpoint does
+    assert type(rebuilt) is RDKitDescriptors and spec_difference(fast.spec, rebuilt.spec) is None
+    X = fast(SMILES)
+    np.testing.assert_array_equal(X, rebuilt(SMILES))
+    cols = [full.names.index(n) for n in FAST_DESCRIPTORS]
+    np.testing.assert_array_equal(X, full(SMILES)[:, cols])

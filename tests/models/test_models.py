@@ -44,12 +44,27 @@ def ecfp200(tox21_path):
 
 
 def test_registry_names_and_kinds():
-    assert set(MODELS) == {"snn", "fnn_bn", "gine", "attentivefp", "lstm", "rf", "logreg"}
+    assert set(MODELS) == {"snn", "fnn_bn", "gine", "attentivefp", "lstm", "rf", "logreg",
+                           "snn_fast", "fnn_bn_fast"}  # fmt: skip
     assert get_spec("snn").input_kind == "vector"
     assert get_spec("gine").input_kind == "graph"
     assert get_spec("lstm").input_kind == "tokens"
     with pytest.raises(MolprobeError, match="unknown model"):
         get_spec("transformer")
+
+
+def test_fast_screening_families_are_smaller_snn_and_fnn():
+    """snn_fast / fnn_bn_fast build the SNN / FNN classes, 4 x 512 by default, overridable."""
+    dims = InputDims(n_features=2048 + 45)
+    snn = build_model("snn_fast", make_params("snn_fast"), dims, 12)
+    fnn = build_model("fnn_bn_fast", make_params("fnn_bn_fast", {"n_layers": 3}), dims, 12)
+    assert type(snn) is SNN and type(fnn) is FNN
+    assert len(snn.hidden_layers()) == 4 and len(fnn.hidden_layers()) == 3
+    n_params = sum(p.numel() for p in snn.parameters())
+    big = build_model("snn", make_params("snn"), dims, 12)
+    assert n_params < sum(p.numel() for p in big.parameters()) / 4
+    x = torch.randn(5, dims.n_features)
+    assert snn.eval()(x).shape == (5, 12) and get_spec("snn_fast").train_defaults["lr"] == 1e-4
 
 
 def test_make_params_types_and_unknown_keys():

@@ -7,13 +7,14 @@ wildcard_constraints:
     dataset=r"[A-Za-z0-9_\-]+",
     split=r"random|scaffold",
     seed=r"\d+",
-    featurizer=r"ecfp|descriptors|graph|tokens",
+    featurizer=r"ecfp|descriptors|descriptors_fast|graph|tokens",
 
 
 RESULTS = "results"
 FEATURE_FILES = {
     "ecfp": "ecfp.npz",
     "descriptors": "descriptors.npz",
+    "descriptors_fast": "descriptors_fast.npz",
     "graph": "graph.pt",
     "tokens": "tokens.npz",
 }
@@ -103,6 +104,8 @@ MODEL_FEATURES = {
     "lstm": ["tokens"],
     "rf": ["ecfp"],
     "logreg": ["ecfp"],
+    "snn_fast": ["ecfp", "descriptors_fast"],
+    "fnn_bn_fast": ["ecfp", "descriptors_fast"],
 }
 
 
@@ -248,14 +251,15 @@ def train_inputs(wildcards):
 
 def final_settings():
     """`final:` with its null defaults resolved: models = the screening ensemble's families
-    that are trained on the splits (their split runs choose the epochs), seeds = the split
-    seeds (so the screening ensemble keeps as many members and its spread)."""
+    (their runs on every split method and seed choose the epochs, and are trained for that
+    even when `train.models` does not list the family), seeds = the split seeds (so the
+    screening ensemble keeps as many members and its spread)."""
     f = dict(config.get("final") or {})
     f.setdefault("enabled", True)
     models = f.get("models")
     if models is None:
         models = (config.get("screen") or {}).get("models") or []
-    f["models"] = [m for m in models if m in train_models()] if f["enabled"] else []
+    f["models"] = list(models) if f["enabled"] else []
     if f.get("seeds") is None:
         f["seeds"] = split_settings()[1]
     return f

@@ -7,6 +7,7 @@ featurizes exactly as training did. Inputs are standardized canonical SMILES (th
 column of molecules.parquet); a SMILES that does not parse raises :class:`MolprobeError`.
 
 Registry names: ``ecfp`` (:class:`ECFP`), ``descriptors`` (:class:`RDKitDescriptors`),
+``descriptors_fast`` (:class:`FastDescriptors`, the cheap subset :data:`FAST_DESCRIPTORS`),
 ``graph`` (:class:`molprobe.chem.graphs.MolGraph`), ``tokens``
 (:class:`molprobe.chem.tokens.SmilesTokenizer`).
 """
@@ -19,6 +20,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,7 +121,8 @@ _ESTATE_EXTREMES = ("MaxEStateIndex", "MinEStateIndex", "MaxAbsEStateIndex", "Mi
 _RDKIT_CACHES = ("_eStateIndices", "_vsaEState", "_eStateVSA")  # per-molecule caches of RDKit
 
 
-def _rdkit_descriptor_functions() -> dict[str, Any]:
+def descriptor_functions() -> dict[str, Any]:
+    """RDKit descriptor name -> function of a molecule, in ``Descriptors._descList`` order."""
     from rdkit.Chem import Descriptors
 
     functions = dict(Descriptors._descList)
@@ -127,6 +130,28 @@ def _rdkit_descriptor_functions() -> dict[str, Any]:
         if name in functions:
             functions[name] = functools.partial(functions[name], force=False)
     return functions
+
+
+#: RDKit's binned VSA families: ``<prefix><k>`` is bin k-1 of one rdMolDescriptors call
+_VSA_FAMILIES = ("PEOE_VSA", "SMR_VSA", "SlogP_VSA")
+
+
+def _plan_descriptors(names: Sequence[str], functions: Sequence[Any]):
+    """Split descriptors into ``singles`` [(column, fn)] and ``groups`` [(binned fn,
+    [(column, bin)])]: RDKit's ``PEOE_VSA3`` is ``PEOE_VSA_(mol, force=False)[2]``, so one
+    ``PEOE_VSA_`` call per molecule gives every bin (same values, ~14x fewer calls)."""
+    from rdkit.Chem import rdMolDescriptors
+
+    singles, grouped = [], {}
+    for j, (name, fn) in enumerate(zip(names, functions, strict=True)):
+        match = re.fullmatch(r"(PEOE_VSA|SMR_VSA|SlogP_VSA)(\d+)", name)
+        if match is None:
+            singles.append((j, fn))
+        else:
+            grouped.setdefault(match.group(1), []).append((j, int(match.group(2)) - 1))
+    groups = [(getattr(rdMolDescriptors, f"{prefix}_"), grouped[prefix])
+              for prefix in _VSA_FAMILIES if prefix in grouped]  # fmt: skip
+    return singles, groups
 
 
 class RDKitDescriptors:
@@ -141,7 +166,7 @@ class RDKitDescriptors:
     name = "descriptors"
 
     def __init__(self, names: Sequence[str] | None = None):
-        available = _rdkit_descriptor_functions()
+        available = descriptor_functions()
         if names is None:
             names = list(available)
         missing = [n for n in names if n not in available]
@@ -152,6 +177,7 @@ class RDKitDescriptors:
             )
         self.names = list(names)
         self._functions = [available[n] for n in self.names]
+        self._singles, self._groups = _plan_descriptors(self.names, self._functions)
 
     @property
     def spec(self) -> dict:
@@ -167,13 +193,22 @@ class RDKitDescriptors:
             if hasattr(mol, cache):
                 delattr(mol, cache)
         values = np.full(len(self._functions), np.nan)
-        for j, fn in enumerate(self._functions):
+        for j, fn in self._singles:
             try:
                 v = float(fn(mol))
             except Exception:  # RDKit descriptors raise assorted errors on odd molecules
                 continue
             if math.isfinite(v) and abs(v) <= DESCRIPTOR_ABS_MAX:
                 values[j] = v
+        for binned, columns in self._groups:  # one call fills every bin of a VSA family
+            try:
+                bins = binned(mol, force=False)
+            except Exception:
+                continue
+            for j, k in columns:
+                v = float(bins[k])
+                if math.isfinite(v) and abs(v) <= DESCRIPTOR_ABS_MAX:
+                    values[j] = v
         return values
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
@@ -184,6 +219,73 @@ class RDKitDescriptors:
 
     def __repr__(self) -> str:
         return f"RDKitDescriptors({self.n_features} descriptors)"
+
+
+#: The ``descriptors_fast`` set (45 of the 217, RDKit order): every descriptor that costs
+#: <= 9 µs per molecule on its own (counts, weights, rings, stereo centres, Chi0/Chi1, Kappa1,
+#: HallKierAlpha, LabuteASA, TPSA; ``benchmarks/bench_descriptors.py``), plus the 14
+#: PEOE_VSA bins (Gasteiger charge x surface, one RDKit call for all). Left out as too slow:
+#: Crippen logP/MR and their VSA bins (~330 µs), E-state (~250 µs), QED, BCUT2D, BertzCT, Ipc,
+#: higher Chi/Kappa, fragment counts (~5 µs each, 85 of them, which ECFP bits cover).
+FAST_DESCRIPTORS: tuple[str, ...] = (
+    "MolWt",
+    "HeavyAtomMolWt",
+    "ExactMolWt",
+    "Chi0n",
+    "Chi0v",
+    "Chi1n",
+    "Chi1v",
+    "HallKierAlpha",
+    "Kappa1",
+    "LabuteASA",
+    "PEOE_VSA1",
+    "PEOE_VSA10",
+    "PEOE_VSA11",
+    "PEOE_VSA12",
+    "PEOE_VSA13",
+    "PEOE_VSA14",
+    "PEOE_VSA2",
+    "PEOE_VSA3",
+    "PEOE_VSA4",
+    "PEOE_VSA5",
+    "PEOE_VSA6",
+    "PEOE_VSA7",
+    "PEOE_VSA8",
+    "PEOE_VSA9",
+    "TPSA",
+    "FractionCSP3",
+    "HeavyAtomCount",
+    "NHOHCount",
+    "NOCount",
+    "NumAliphaticCarbocycles",
+    "NumAliphaticHeterocycles",
+    "NumAliphaticRings",
+    "NumAmideBonds",
+    "NumAromaticCarbocycles",
+    "NumAromaticHeterocycles",
+    "NumAromaticRings",
+    "NumAtomStereoCenters",
+    "NumHDonors",
+    "NumHeteroatoms",
+    "NumHeterocycles",
+    "NumSaturatedCarbocycles",
+    "NumSaturatedHeterocycles",
+    "NumSaturatedRings",
+    "NumUnspecifiedAtomStereoCenters",
+    "RingCount",
+)
+
+
+class FastDescriptors(RDKitDescriptors):
+    """Registry name ``descriptors_fast``: :class:`RDKitDescriptors` restricted to
+    :data:`FAST_DESCRIPTORS` (float32 (n, len(FAST_DESCRIPTORS))).
+
+    Its spec is a plain ``descriptors`` spec with the names listed, so training scales it,
+    checkpoints rebuild it and screening computes it exactly like the full set.
+    """
+
+    def __init__(self, names: Sequence[str] | None = None):
+        super().__init__(FAST_DESCRIPTORS if names is None else names)
 
 
 class DescriptorScaler:
@@ -255,6 +357,7 @@ class DescriptorScaler:
 FEATURIZERS: dict[str, Any] = {
     "ecfp": ECFP,
     "descriptors": RDKitDescriptors,
+    "descriptors_fast": FastDescriptors,
     "graph": "molprobe.chem.graphs:MolGraph",
     "tokens": "molprobe.chem.tokens:SmilesTokenizer",
 }

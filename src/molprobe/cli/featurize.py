@@ -1,6 +1,6 @@
 """CLI: `molprobe featurize` — featurize the molecule table and cache the features.
 
-``molprobe featurize MOLECULES.parquet --featurizer ecfp|descriptors|graph|tokens
+``molprobe featurize MOLECULES.parquet --featurizer ecfp|descriptors[_fast]|graph|tokens
 [--param key=value ...] --output PATH [--workers N]`` reads the ``smiles`` column, writes
 features aligned row by row with the table (``.npz`` for vectors and tokens, a GraphStore
 ``.pt`` for graphs) together with the featurizer spec, atomically, and prints molecules/s.
@@ -35,7 +35,7 @@ def _add_featurize(sub) -> None:
         "--featurizer",
         "-f",
         required=True,
-        choices=("ecfp", "descriptors", "graph", "tokens"),
+        choices=("ecfp", "descriptors", "descriptors_fast", "graph", "tokens"),
         help="which featurizer",
     )
     p.add_argument(

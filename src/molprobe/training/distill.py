@@ -1,0 +1,185 @@
+"""Knowledge distillation on unlabeled structures: a fast student learns a teacher's soft labels.
+
+The student (e.g. ``snn_fast`` on ECFP + the fast descriptor set) is trained on the split's
+train molecules with their measured 0/1 labels *plus* unlabeled structures (e.g. MUV and HIV
+SMILES) whose targets are the teacher's predicted probabilities (soft labels, binary
+cross-entropy). Validation (early stopping) and test use the measured labels only.
+
+Leakage rules, enforced here: the unlabeled set is a list of SMILES (no other dataset's
+labels can enter); structures that occur in the labeled table (any part of it) are dropped, so
+no valid/test molecule is trained on; the teachers must have been trained on this split's
+train part (:func:`molprobe.inference.teacher.check_teacher_split`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from molprobe.chem.featurize import make_featurizer
+from molprobe.errors import MolprobeError
+from molprobe.models.registry import get_spec, make_params
+from molprobe.training.checkpoint import CheckpointMeta, data_fingerprint
+from molprobe.training.data import Split, assemble_vectors, make_source, model_outputs
+from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
+from molprobe.training.metrics import N_BOOTSTRAP, evaluate
+
+
+@dataclass
+class DistillConfig:
+    """Student settings: registry family ``model`` (a vector model), its featurizer specs in
+    column order, ``params`` (hyperparameters and training settings, as ``molprobe train
+    --params``), seed (default: the split's), name in comparisons, bootstrap resamples."""
+
+    model: str = "snn_fast"
+    featurizers: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"name": "ecfp"}, {"name": "descriptors_fast"}]
+    )
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    name: str | None = None
+    bootstrap: int = N_BOOTSTRAP
+    device: str = "cpu"
+
+
+@dataclass
+class DistillRun:
+    """A distilled student (best validation epoch) with what ``molprobe train`` writes:
+    meta.json content, metrics (valid and test on measured labels), history, test
+    predictions and the labeled training SMILES (the applicability-domain reference)."""
+
+    model: Any
+    meta: CheckpointMeta
+    metrics: dict
+    history: pd.DataFrame
+    predictions: pd.DataFrame
+    train_smiles: list[str]
+
+
+def novel_structures(unlabeled: Sequence[str], labeled: Sequence[str]) -> list[str]:
+    """``unlabeled`` SMILES without duplicates and without any that are in ``labeled``
+    (both standardized canonical SMILES), first occurrence order."""
+    seen = set(labeled)
+    out = []
+    for smi in unlabeled:
+        if smi not in seen:
+            seen.add(smi)
+            out.append(smi)
+    return out
+
+
+def probabilities(model, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Sigmoid outputs (len(rows), T) float64 of a vector net on CPU."""
+    import torch
+
+    out = model_outputs(model, make_source(X, "cpu"), rows, 512, torch.device("cpu"), False)
+    return torch.sigmoid(out).double().numpy()
+
+
+def distill_run(
+    mols: pd.DataFrame,
+    tasks: list[str],
+    split_json: dict,
+    split_info: Mapping[str, Any],
+    unlabeled: Sequence[str],
+    soft: np.ndarray,
+    config: DistillConfig,
+    standardize_recipe: dict | None = None,
+) -> DistillRun:
+    """Train ``config.model`` on the split's train rows of ``mols`` (0/1 labels) plus the
+    ``unlabeled`` SMILES with soft labels ``soft`` (n_unlabeled, T) in [0, 1]; early-stop on
+    the valid rows and score valid and test (measured labels only). Returns a
+    :class:`DistillRun` whose checkpoint screens like any ``molprobe train`` model."""
+    spec = get_spec(config.model)
+    if spec.input_kind != "vector" or spec.framework != "torch":
+        raise MolprobeError(f"distillation students are vector nets, not {config.model!r}")
+    soft = np.asarray(soft, dtype=np.float64)
+    if soft.shape != (len(unlabeled), len(tasks)) or not ((soft >= 0) & (soft <= 1)).all():
+        raise MolprobeError(
+            f"soft labels must be probabilities of shape {(len(unlabeled), len(tasks))}"
+        )
+    overlap = set(unlabeled) & set(mols["smiles"])
+    if overlap:
+        raise MolprobeError(f"{len(overlap)} unlabeled structures are labeled molecules")
+    n, n_u = len(mols), len(unlabeled)
+    split = Split.from_dict(split_json, n)
+    Y_lab = mols[tasks].to_numpy(dtype=np.float64)
+    if not np.isin(Y_lab[~np.isnan(Y_lab)], (0.0, 1.0)).all():
+        raise MolprobeError("classification labels must be 0/1 (or missing)")
+    smiles = [*mols["smiles"].tolist(), *unlabeled]
+    featurizers = [make_featurizer(s) for s in config.featurizers]
+    specs = [fz.spec for fz in featurizers]
+    # descriptors scaled with the labeled train rows' statistics, as in `molprobe train`
+    X, scaler_state = assemble_vectors([fz(smiles) for fz in featurizers], specs, None, split.train)
+    Y = np.vstack([Y_lab, soft])
+    fit_split = Split(np.concatenate([split.train, np.arange(n, n + n_u)]), split.valid, split.test)
+    seed = config.seed if config.seed is not None else int(split_json.get("seed", 0))
+    model_keys = {f.name for f in dataclasses.fields(spec.params_cls)}
+    params = make_params(config.model, {k: v for k, v in config.params.items() if k in model_keys})
+    unknown = set(config.params) - model_keys - TRAIN_KEYS
+    if unknown:
+        raise MolprobeError(f"unknown student parameter(s) {sorted(unknown)}")
+    train_settings = {k: v for k, v in config.params.items() if k in TRAIN_KEYS}
+    train_config = make_train_config(
+        config.model, {**train_settings, "seed": seed, "device": config.device}
+    )
+    model, result = fit(config.model, params, X, Y, fit_split, "classification", train_config)
+    test_pred = probabilities(model, X, split.test)
+    valid_pred = probabilities(model, X, split.valid)
+    ev_test = evaluate(
+        Y_lab[split.test], test_pred, tasks, "classification", config.bootstrap, seed
+    )
+    ev_valid = evaluate(Y_lab[split.valid], valid_pred, tasks, "classification", config.bootstrap, seed)  # fmt: skip
+    info = {
+        **split_info,
+        "method": split_json.get("method"),
+        "seed": split_json.get("seed"),
+        "n_train": int(len(split.train)),
+        "n_valid": int(len(split.valid)),
+        "n_test": int(len(split.test)),
+        "n_unlabeled": int(n_u),
+    }
+    train_smiles = mols["smiles"].to_numpy()[split.train].tolist()
+    meta = CheckpointMeta(
+        model_name=config.model,
+        model_class=f"{type(model).__module__}.{type(model).__qualname__}",
+        hyperparameters=dataclasses.asdict(params),
+        input_dims=dataclasses.asdict(make_source(X).dims),
+        featurizers=specs,
+        task_names=tasks,
+        task_type="classification",
+        descriptor_scaler=scaler_state,
+        train_config=dataclasses.asdict(train_config),
+        data_fingerprint=data_fingerprint(train_smiles, Y_lab[split.train]),
+        split=info,
+        seed=seed,
+        best_epoch=result.best_epoch,
+        standardize_recipe=standardize_recipe,
+    )
+    metrics = {
+        "name": config.name or f"{config.model}_distilled",
+        "model": config.model,
+        "hyperparameters": dataclasses.asdict(params),
+        "split": info,
+        "seed": seed,
+        "task_type": "classification",
+        "device": result.device,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "seconds": result.seconds,
+        "seconds_per_epoch": result.seconds_per_epoch,
+        "test": ev_test.to_dict(),
+        "valid": ev_valid.to_dict(),
+    }
+    predictions = {"mol_id": mols["mol_id"].to_numpy()[split.test],
+                   "smiles": mols["smiles"].to_numpy()[split.test]}  # fmt: skip
+    for t, task in enumerate(tasks):
+        predictions[task] = test_pred[:, t]
+        predictions[f"{task}_true"] = Y_lab[split.test, t]
+    return DistillRun(model, meta, metrics, pd.DataFrame(result.history),
+                      pd.DataFrame(predictions), train_smiles)  # fmt: skip
