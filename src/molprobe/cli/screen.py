@@ -67,7 +67,8 @@ def register(sub) -> None:
         default=DEFAULT_THRESHOLD,
         help="max Tanimoto (ECFP4) to the training set for in_domain (default %(default)s)",
     )
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    p.add_argument("--device", default="auto",
+                   help="where the models run: auto (CUDA when present; default), cuda or cpu")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     p.add_argument(
         "--row-offset",
