@@ -116,20 +116,28 @@ def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path, w
 
 
 def test_split_library_then_gather_equals_one_run(models, tmp_path):
+    """The workflow's path: split, one screen per chunk, gather (by paths, or by the chunks
+    manifest as screen_gather does: a short command line for 10^4+ chunks)."""
     lib = _library(tmp_path / "lib.csv")
     ref = _screen(models, lib, tmp_path / "ref.parquet")
-    _run("split-library", str(lib), "--chunk-size", "5", "--output-dir", str(tmp_path / "chunks"))
+    _run("split-library", str(lib), "--chunk-size", "5", "--output-dir", str(tmp_path / "chunks"),
+         "--manifest", str(tmp_path / "chunks.json"))  # fmt: skip
     chunks = sorted((tmp_path / "chunks").glob("chunk-*.csv.gz"))
     assert len(chunks) == 3
     outs = []
     for i, chunk in enumerate(chunks):
-        out = tmp_path / f"hits-{i}.parquet"
+        out = tmp_path / "hits" / f"hits-{i:05d}.parquet"
         _screen(models, chunk, out, "--row-offset", str(5 * i), "--top", "0")
         outs.append(str(out))
     _run("gather-hits", *outs, "--output", str(tmp_path / "all.parquet"), "--top", "4")
     pd.testing.assert_frame_equal(ref, pd.read_parquet(tmp_path / "all.parquet"))
     rejected = pd.read_csv(tmp_path / "all.rejected.csv", keep_default_na=False)
     assert len(rejected) + len(ref) == len(LIBRARY)
+    _run("gather-hits", "--manifest", str(tmp_path / "chunks.json"), "--hits-dir",
+         str(tmp_path / "hits"), "--output", str(tmp_path / "m.parquet"), "--top", "4")  # fmt: skip
+    pd.testing.assert_frame_equal(ref, pd.read_parquet(tmp_path / "m.parquet"))
+    for name in ("rejected.csv", "top.csv"):
+        assert (tmp_path / f"m.{name}").read_text() == (tmp_path / f"all.{name}").read_text()
 
 
 def test_missing_models_is_one_clear_error(tmp_path, capsys):

@@ -52,7 +52,8 @@ rule screen_chunk:
 
 rule screen_gather:
     input:
-        screened_chunks,
+        hits=screened_chunks,
+        manifest="results/libraries/{library}/chunks.json",
     output:
         hits="results/{dataset}/screen/{library}/hits.parquet",
         rejected="results/{dataset}/screen/{library}/hits.rejected.csv",
@@ -65,9 +66,10 @@ rule screen_gather:
     threads: 1
     params:
         top=lambda wc: screen_settings()["top"],
-    shell:
-        "molprobe gather-hits {input:q} --output {output.hits:q} --top {params.top}"
-        " > {log:q} 2>&1"
+        hits_dir=lambda wc: f"results/{wc.dataset}/screen/{wc.library}/chunks",
+    shell:  # the chunk list from the manifest: 10^4 paths would overflow one shell argument
+        "molprobe gather-hits --manifest {input.manifest:q} --hits-dir {params.hits_dir:q}"
+        " --output {output.hits:q} --top {params.top} > {log:q} 2>&1"
 
 
 rule screen_explain:
