@@ -135,12 +135,14 @@ def train_snns(cache: Path, epochs: int) -> Path:
 
 
 def _sample(pid: int, parts: Path, chunk: int, stop: threading.Event, out: dict) -> None:
-    """Every 0.5 s: (seconds, summed RSS MB of the tree, molecules in finished parts); and the
-    last CPU time of every process seen."""
+    """Every 0.5 s: (seconds, summed RSS MB of the tree, molecules in finished parts, CPU
+    seconds of the tree so far), also appended to ``<parts>.series.jsonl`` as it goes (a run
+    cut short can still be read); and the last CPU time of every process seen."""
     import psutil
 
     root, t0 = psutil.Process(pid), time.perf_counter()
     series, cpu = [], {}
+    trace = parts.with_name(parts.name + ".series.jsonl").open("w")
     while not stop.is_set():
         total = 0
         try:
@@ -153,8 +155,11 @@ def _sample(pid: int, parts: Path, chunk: int, stop: threading.Event, out: dict)
                 t = p.cpu_times()
                 cpu[p.pid] = t.user + t.system
         done = len(list(parts.glob("part-*.parquet"))) * chunk if parts.exists() else 0
-        series.append((time.perf_counter() - t0, total / 2**20, done))
+        series.append((time.perf_counter() - t0, total / 2**20, done, sum(cpu.values())))
+        trace.write(json.dumps(series[-1]) + "\n")
+        trace.flush()
         stop.wait(0.5)
+    trace.close()
     out["series"], out["cpu"] = series, cpu
 
 
