@@ -74,6 +74,7 @@ bench: install  ## speed benchmarks (ratios against baselines measured in the sa
 	$(BIN)/python benchmarks/bench_screen.py
 	$(BIN)/python benchmarks/bench_descriptors.py
 	$(BIN)/python benchmarks/bench_fast_models.py
+	$(BIN)/python benchmarks/bench_library.py --n 200000  # 10^6: --n 1000000 (README table)
 
 bench-train: install  ## accuracy and seconds/epoch of every model family on Tox21 (long)
 	$(BIN)/python benchmarks/bench_train.py

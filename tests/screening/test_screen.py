@@ -17,56 +17,10 @@ from rdkit import Chem
 
 from molprobe.cli import main
 from tests.conftest import BIN, REPO
+from tests.screening.conftest import LIBRARY, TASKS, run_cli
 
 pytestmark = pytest.mark.slow
-
-TASKS = ["NR-AR", "NR-AhR", "SR-p53"]
-LIBRARY = [
-    "CC(=O)Oc1ccccc1C(=O)O",
-    "c1ccccc1[N+](=O)[O-]",
-    "not a smiles",
-    "",
-    "CC(=O)[O-].[Na+]",
-    "[Na+].[Cl-]",
-    "C1=CC=CC=C1O",
-    "Nc1ccc(cc1)S(N)(=O)=O",
-    "C1CO1",
-    "CCN(CC)CC",
-    "c1cccc1",
-    "OC(=O)CCCCCCCCCCC",
-]
-
-
-def _run(*argv: str) -> None:
-    assert main(list(argv)) == 0
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory, tox21_path) -> Path:
-    """An SNN (2 epochs), a GINE with a descriptor readout (1 epoch) and a random forest,
-    trained on 300 Tox21 rows."""
-    d = tmp_path_factory.mktemp("models")
-    raw = d / "tox21.csv"
-    pd.read_csv(tox21_path, nrows=300)[["smiles", *TASKS]].to_csv(raw, index=False)
-    mols = d / "molecules.parquet"
-    _run("standardize", str(raw), "--output", str(mols), "--rejected", str(d / "rej.csv"))
-    _run("split", str(mols), "--method", "random", "--seed", "0", "--output", str(d / "split.json"))
-    _run("featurize", str(mols), "--featurizer", "ecfp", "--output", str(d / "ecfp.npz"))
-    _run("featurize", str(mols), "--featurizer", "graph", "--output", str(d / "graph.pt"))
-    _run("featurize", str(mols), "--featurizer", "descriptors", "--output", str(d / "desc.npz"))
-    common = ["--molecules", str(mols), "--split", str(d / "split.json")]
-    for model, feats, extra in (
-        ("snn", ["ecfp.npz"], ["--epochs", "2", "--params", "n_layers=2", "width=32"]),
-        # a graph net that also reads RDKit descriptors in its readout
-        ("gine", ["graph.pt", "desc.npz"], ["--epochs", "1", "--params", "n_layers=2", "width=16"]),
-        ("rf", ["ecfp.npz"], ["--params", "n_estimators=20"]),
-    ):
-        features = [a for f in feats for a in ("--features", str(d / f))]
-        _run(
-            "train", "--model", model, *common, *features,
-            "--output-dir", str(d / "models" / model / "seed0"), *extra,
-        )  # fmt: skip
-    return d / "models"
+_run = run_cli
 
 
 def _library(path: Path) -> Path:
@@ -136,16 +90,19 @@ def test_sdf_input(models, tmp_path):
     assert hits["id"].tolist() == ["m0", "m1", "m2"]
 
 
-def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path, workers):
+    """Killed after a few parts (in process, or with featurizing workers), the rerun redoes
+    only the missing chunks and gives the uninterrupted run's table."""
     big = tmp_path / "big.csv"
     pd.DataFrame({"smiles": (LIBRARY * 40)}).to_csv(big, index=False)
     ref = _screen(models, big, tmp_path / "ref.parquet", "--chunk-size", "20", ids=False)
     out = tmp_path / "run.parquet"
     cmd = [str(BIN / "molprobe"), "screen", "--models", str(models), "--input", str(big),
-           "--output", str(out), "--chunk-size", "20", "--no-progress"]  # fmt: skip
+           "--output", str(out), "--chunk-size", "20", "--no-progress", "--workers", workers]  # fmt: skip
     proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
     parts = Path(str(out) + ".parts")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 900  # a loaded machine: the kill waits for 3 parts
     while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -154,25 +111,33 @@ def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path):
     assert 3 <= done < 24, f"kill landed at {done} of 24 chunks"
     assert not out.exists()  # a killed run leaves no finished-looking output
     _run("screen", "--models", str(models), "--input", str(big), "--output", str(out),
-         "--chunk-size", "20", "--no-progress")  # fmt: skip
+         "--chunk-size", "20", "--no-progress", "--workers", workers)  # fmt: skip
     pd.testing.assert_frame_equal(ref, pd.read_parquet(out))
 
 
 def test_split_library_then_gather_equals_one_run(models, tmp_path):
+    """The workflow's path: split, one screen per chunk, gather (by paths, or by the chunks
+    manifest as screen_gather does: a short command line for 10^4+ chunks)."""
     lib = _library(tmp_path / "lib.csv")
     ref = _screen(models, lib, tmp_path / "ref.parquet")
-    _run("split-library", str(lib), "--chunk-size", "5", "--output-dir", str(tmp_path / "chunks"))
+    _run("split-library", str(lib), "--chunk-size", "5", "--output-dir", str(tmp_path / "chunks"),
+         "--manifest", str(tmp_path / "chunks.json"))  # fmt: skip
     chunks = sorted((tmp_path / "chunks").glob("chunk-*.csv.gz"))
     assert len(chunks) == 3
     outs = []
     for i, chunk in enumerate(chunks):
-        out = tmp_path / f"hits-{i}.parquet"
+        out = tmp_path / "hits" / f"hits-{i:05d}.parquet"
         _screen(models, chunk, out, "--row-offset", str(5 * i), "--top", "0")
         outs.append(str(out))
     _run("gather-hits", *outs, "--output", str(tmp_path / "all.parquet"), "--top", "4")
     pd.testing.assert_frame_equal(ref, pd.read_parquet(tmp_path / "all.parquet"))
     rejected = pd.read_csv(tmp_path / "all.rejected.csv", keep_default_na=False)
     assert len(rejected) + len(ref) == len(LIBRARY)
+    _run("gather-hits", "--manifest", str(tmp_path / "chunks.json"), "--hits-dir",
+         str(tmp_path / "hits"), "--output", str(tmp_path / "m.parquet"), "--top", "4")  # fmt: skip
+    pd.testing.assert_frame_equal(ref, pd.read_parquet(tmp_path / "m.parquet"))
+    for name in ("rejected.csv", "top.csv"):
+        assert (tmp_path / f"m.{name}").read_text() == (tmp_path / f"all.{name}").read_text()
 
 
 def test_missing_models_is_one_clear_error(tmp_path, capsys):

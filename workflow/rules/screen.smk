@@ -1,6 +1,8 @@
 # Screening: cut each library into chunks (a checkpoint), score every chunk with the
-# ensemble as its own job (one cluster job per chunk; an interrupted run redoes only the
-# missing chunks), gather the parts into a ranked table, a top-N CSV and an SDF.
+# ensemble as its own job (one cluster job per chunk, submitted as SLURM array jobs by the
+# cluster profile; an interrupted run redoes only the missing chunks), gather the parts into
+# a ranked table, a top-N CSV and an SDF. Within a job `screen.workers` processes featurize
+# and the job's own process runs every model on `device` (CUDA when present under auto).
 
 
 checkpoint library_chunks:
@@ -34,21 +36,24 @@ rule screen_chunk:
         chunk=r"\d+",
     conda:
         "../envs/molprobe.yaml"
-    threads: 1
+    threads: screen_settings()["workers"]  # featurizing processes; the job's own process predicts
     params:
         dirs=lambda wc, input: " ".join(os.path.dirname(m) for m in input.models),
+        device=config.get("device", "auto"),
         offset=lambda wc: int(wc.chunk) * screen_settings()["chunk_size"],
         ad=lambda wc: screen_settings()["ad_threshold"],
         smiles=lambda wc: dataset_entry(wc.library).get("smiles_column", "smiles"),
     shell:
         "molprobe screen --models {params.dirs} --input {input.chunk:q}"
         " --output {output.hits:q} --row-offset {params.offset} --top 0 --no-progress"
-        " --smiles-column {params.smiles:q} --ad-threshold {params.ad} > {log:q} 2>&1"
+        " --smiles-column {params.smiles:q} --ad-threshold {params.ad}"
+        " --workers {threads} --device {params.device} > {log:q} 2>&1"
 
 
 rule screen_gather:
     input:
-        screened_chunks,
+        hits=screened_chunks,
+        manifest="results/libraries/{library}/chunks.json",
     output:
         hits="results/{dataset}/screen/{library}/hits.parquet",
         rejected="results/{dataset}/screen/{library}/hits.rejected.csv",
@@ -61,9 +66,10 @@ rule screen_gather:
     threads: 1
     params:
         top=lambda wc: screen_settings()["top"],
-    shell:
-        "molprobe gather-hits {input:q} --output {output.hits:q} --top {params.top}"
-        " > {log:q} 2>&1"
+        hits_dir=lambda wc: f"results/{wc.dataset}/screen/{wc.library}/chunks",
+    shell:  # the chunk list from the manifest: 10^4 paths would overflow one shell argument
+        "molprobe gather-hits --manifest {input.manifest:q} --hits-dir {params.hits_dir:q}"
+        " --output {output.hits:q} --top {params.top} > {log:q} 2>&1"
 
 
 rule screen_explain:

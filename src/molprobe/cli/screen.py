@@ -67,7 +67,8 @@ def register(sub) -> None:
         default=DEFAULT_THRESHOLD,
         help="max Tanimoto (ECFP4) to the training set for in_domain (default %(default)s)",
     )
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    p.add_argument("--device", default="auto",
+                   help="where the models run: auto (CUDA when present; default), cuda or cpu")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     p.add_argument(
         "--row-offset",
@@ -85,7 +86,11 @@ def register(sub) -> None:
     c.set_defaults(func=cmd_split_library)
 
     g = sub.add_parser("gather-hits", help="gather screened chunks into one ranked result")
-    g.add_argument("hits", nargs="+", type=Path, help="per-chunk hits .parquet, in row order")
+    g.add_argument("hits", nargs="*", type=Path, help="per-chunk hits .parquet, in row order")
+    g.add_argument("--manifest", type=Path, default=None,
+                   help="chunks.json of split-library: gather hits-<i>.parquet for its chunk-<i> "
+                        "files from --hits-dir (a short command line for 10^4+ chunks)")  # fmt: skip
+    g.add_argument("--hits-dir", type=Path, default=None, help="folder of the per-chunk hits")
     g.add_argument("--output", type=Path, required=True)
     g.add_argument("--top", type=int, default=SCREEN_DEFAULTS.top, help="ranked top-N hits")
     g.set_defaults(func=cmd_gather)
@@ -162,8 +167,15 @@ def cmd_split_library(args: argparse.Namespace) -> int:
 def cmd_gather(args: argparse.Namespace) -> int:
     from molprobe.screening.screen import ScreenSummary, gather_files
 
+    hits_files = list(args.hits)
+    if args.manifest is not None:
+        if args.hits_dir is None:
+            raise MolprobeError("--manifest needs --hits-dir")
+        hits_files += manifest_hits(args.manifest, args.hits_dir)
+    if not hits_files:
+        raise MolprobeError("gather-hits: no hits given (paths, or --manifest and --hits-dir)")
     pairs = []
-    for hits in args.hits:
+    for hits in hits_files:
         rej = rejected_path(hits)
         if not hits.is_file() or not rej.is_file():
             raise MolprobeError(f"{hits}: missing scored chunk or its ledger {rej.name}")
@@ -175,6 +187,19 @@ def cmd_gather(args: argparse.Namespace) -> int:
         f"rejected={summary.n_rejected} in_domain={summary.n_in_domain}"
     )
     return 0
+
+
+def manifest_hits(manifest: Path, hits_dir: Path) -> list[Path]:
+    """``hits_dir/hits-<i>.parquet`` for every ``chunk-<i>.<ext>`` of a split-library manifest."""
+    import json
+
+    try:
+        names = json.loads(manifest.read_text())["chunks"]
+    except (OSError, ValueError, KeyError) as err:
+        raise MolprobeError(f"{manifest}: not a split-library manifest ({err})") from None
+    return [
+        hits_dir / f"hits-{name.split('.')[0].removeprefix('chunk-')}.parquet" for name in names
+    ]
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

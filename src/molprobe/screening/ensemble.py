@@ -77,6 +77,15 @@ class ModelEnsemble:
             out[k] = predict_loaded(member, cache[inputs.key], batch_size=self.batch_size)
         return out
 
+    def model_inputs(self) -> list[ModelInputs]:
+        """One `ModelInputs` per distinct member input (featurizers, scaler, dimensions), in
+        member order: what `predict` featurizes, and what screening workers compute."""
+        distinct: dict[str, ModelInputs] = {}
+        for member in self.members:
+            inputs = ModelInputs.from_checkpoint(member)
+            distinct.setdefault(inputs.key, inputs)
+        return list(distinct.values())
+
 
 def load_ensemble(
     paths: Sequence[str | os.PathLike],

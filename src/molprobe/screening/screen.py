@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,17 +34,23 @@ import pyarrow.parquet as pq
 from rdkit import Chem
 from tqdm.auto import tqdm
 
-from molprobe.chem.alerts import match_alerts
 from molprobe.chem.io import read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
 from molprobe.errors import MolprobeError
 from molprobe.fileio import atomic_path
-from molprobe.inference.inputs import block_key
-from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
+from molprobe.screening.domain import DomainModel, fingerprints
+from molprobe.screening.pipeline import (
+    ECFP4_KEY,
+    FeaturePlan,
+    FeaturizedChunk,
+    alert_names,
+    featurize_chunk,
+    mp_context,
+    worker_featurize,
+    worker_init,
+)
 
 log = logging.getLogger(__name__)
-
-ECFP4_KEY = block_key(fingerprint_featurizer().spec)  # the domain's fingerprint block
 
 
 class Ensemble(Protocol):
@@ -61,6 +68,9 @@ class Ensemble(Protocol):
     ) -> np.ndarray:
         """Per-member predictions, float32 (n_members, n_molecules, n_tasks); ``raw_blocks``:
         vector features already computed (see `ModelEnsemble.predict`)."""
+
+    def model_inputs(self) -> list:
+        """One `ModelInputs` per distinct model input (what the featurizing workers compute)."""
 
 
 @dataclass(frozen=True)
@@ -100,26 +110,52 @@ class ScreenSummary:
 # --------------------------------------------------------------------------- one chunk
 
 
-def alert_names(mols: Sequence[Chem.Mol | None]) -> list[str]:
-    """Structural alerts of each molecule, ``"; "``-joined ("" for none or unparsable)."""
-    return ["; ".join(match_alerts(m)) if m is not None else "" for m in mols]
-
-
 def score_chunk(
     chunk: pd.DataFrame, ensemble: Ensemble, rank_by: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Standardize and score one chunk from `read_molecules`; returns (scored, rejected)."""
+    """Standardize and score one chunk from `read_molecules` in this process, the ensemble
+    featurizing as it predicts; returns (scored, rejected). The reference for the pipeline
+    (`featurize_chunk` + `score_features`), which gives the same tables."""
     kept, rejected = standardize_frame(chunk, ensemble.recipe, keep_mols=True)
-    # the standardizer's molecules (one per kept row) serve the order-free pieces: ECFP4 bits
-    # (domain + ECFP members), alerts. Order-dependent featurizers (descriptors, graphs) parse
-    # the canonical SMILES themselves, exactly as at training time.
     mols = kept.pop("mol").tolist()
     std = kept["smiles"].tolist()
     ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
-    n_tasks = len(ensemble.tasks)
     if std:
         blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
         preds = np.asarray(ensemble.predict(std, blocks), dtype=np.float32)  # (M, n, T)
+    else:
+        preds = np.zeros((0, 0, len(ensemble.tasks)), dtype=np.float32)
+    similarity = ensemble.domain.similarity_from_fingerprints(ecfp4)
+    rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
+    scored = scored_table(kept, preds, similarity, alert_names(mols), ensemble, rank_by)
+    return scored, rejected.reset_index(drop=True)
+
+
+def score_features(
+    feats: FeaturizedChunk, ensemble: Ensemble, rank_by: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predict a chunk featurized by `featurize_chunk` (batched, on the ensemble's device):
+    every raw block is there, so members only assemble (scale) their inputs."""
+    std = feats.kept["smiles"].tolist()
+    if std:
+        preds = np.asarray(ensemble.predict(std, feats.blocks), dtype=np.float32)
+    else:
+        preds = np.zeros((0, 0, len(ensemble.tasks)), dtype=np.float32)
+    scored = scored_table(feats.kept, preds, feats.similarity, feats.alerts, ensemble, rank_by)
+    return scored, feats.rejected
+
+
+def scored_table(
+    kept: pd.DataFrame,
+    preds: np.ndarray,
+    similarity: np.ndarray,
+    alerts: Sequence[str],
+    ensemble: Ensemble,
+    rank_by: str | None,
+) -> pd.DataFrame:
+    """The output rows of one chunk from per-member predictions (M, n, T), float32."""
+    n_tasks = len(ensemble.tasks)
+    if len(kept):
         mean, spread = preds.mean(axis=0), preds.std(axis=0)
     else:
         mean = spread = np.zeros((0, n_tasks), dtype=np.float32)
@@ -133,12 +169,10 @@ def score_chunk(
     for j, task in enumerate(ensemble.tasks):
         out[f"{task}_std"] = spread[:, j]
     out["score"] = ranking_score(mean, ensemble.tasks, rank_by)
-    similarity = ensemble.domain.similarity_from_fingerprints(ecfp4)
     out["ad_similarity"] = similarity
     out["in_domain"] = ensemble.domain.in_domain(similarity)
-    out["alerts"] = pd.Series(alert_names(mols), dtype="string")
-    rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
-    return out.reset_index(drop=True), rejected.reset_index(drop=True)
+    out["alerts"] = pd.Series(list(alerts), dtype="string", index=out.index)
+    return out.reset_index(drop=True)
 
 
 def ranking_score(mean: np.ndarray, tasks: Sequence[str], rank_by: str | None) -> np.ndarray:
@@ -201,22 +235,7 @@ def _prepare_parts(parts: Path, manifest: dict) -> None:
         tmp.write_text(json.dumps(manifest, indent=2))
 
 
-# --------------------------------------------------------------------------- workers
-
-_WORKER: dict = {}
-
-
-def _worker_init(load: Callable[[], Ensemble], torch_threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(torch_threads)
-    _WORKER["ensemble"] = load()
-
-
-def _worker_score(chunk: pd.DataFrame, rank_by: str | None, parts: str, index: int) -> tuple:
-    scored, rejected = score_chunk(chunk, _WORKER["ensemble"], rank_by)
-    _write_part(Path(parts), index, scored, rejected)
-    return index, len(chunk), len(scored), int(scored["in_domain"].sum())
+# --------------------------------------------------------------------------- the run
 
 
 def _chunks(input_path: Path, settings: ScreenSettings) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -242,8 +261,9 @@ def screen_library(
 ) -> ScreenSummary:
     """Score every chunk of ``input_path`` that has no finished part yet, then gather.
 
-    ``load_ensemble`` is a picklable zero-argument callable (each worker process loads the
-    models once); ``model_ids`` identify the models for the resume check.
+    ``load_ensemble``: a zero-argument callable giving the models (on their device); this
+    process runs all inference, ``settings.workers`` processes (when > 1) featurize
+    (`molprobe.screening.pipeline`). ``model_ids`` identify the models for the resume check.
     """
     input_path, output = Path(input_path), Path(output)
     t0 = time.monotonic()
@@ -259,39 +279,48 @@ def screen_library(
         summary.n_chunks_reused += int(reused)
         progress.update(n_rows)
 
-    if settings.workers <= 1:
-        ensemble = load_ensemble()
-        ensemble_tasks_check(ensemble, settings)
-        for index, chunk in _chunks(input_path, settings):
-            part, _ = _part_paths(parts, index)
-            reused = part.exists()
-            if not reused:
-                _write_part(parts, index, *score_chunk(chunk, ensemble, settings.rank_by))
-            account(index, len(chunk), reused)
-    else:
-        ctx = _mp_context()
+    ensemble = load_ensemble()  # the one process that owns the device
+    ensemble_tasks_check(ensemble, settings)
+    plan = FeaturePlan.of(ensemble)
+
+    def finish(feats: FeaturizedChunk) -> None:
+        _write_part(parts, feats.index, *score_features(feats, ensemble, settings.rank_by))
+        account(feats.index, feats.n_rows, False)
+
+    todo = _unfinished(_chunks(input_path, settings), parts, account)
+    if settings.workers <= 1:  # the same two steps, in this process
+        for index, chunk in todo:
+            finish(featurize_chunk(chunk, plan, index))
+    else:  # workers featurize; this process predicts, a bounded queue between (constant memory)
         with ProcessPoolExecutor(
-            settings.workers, mp_context=ctx, initializer=_worker_init, initargs=(load_ensemble, 1)
+            settings.workers, mp_context=mp_context(), initializer=worker_init, initargs=(plan,)
         ) as pool:
             pending: set[Future] = set()
-            for index, chunk in _chunks(input_path, settings):
-                part, _ = _part_paths(parts, index)
-                if part.exists():
-                    account(index, len(chunk), True)
-                    continue
-                if len(pending) >= 2 * settings.workers:  # bounded: constant memory
+            for index, chunk in todo:
+                if len(pending) >= 2 * settings.workers:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        _, n, _, _ = fut.result()
-                        account(-1, n, False)
-                pending.add(pool.submit(_worker_score, chunk, settings.rank_by, str(parts), index))
-            for fut in pending:
-                _, n, _, _ = fut.result()
-                account(-1, n, False)
+                        finish(pickle.loads(fut.result()))
+                pending.add(pool.submit(worker_featurize, chunk, index))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finish(pickle.loads(fut.result()))
     progress.close()
     gather(parts, output, summary, top=settings.top)
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+def _unfinished(
+    chunks: Iterable[tuple[int, pd.DataFrame]], parts: Path, account: Callable
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """The chunks without a finished part; finished ones are counted as reused."""
+    for index, chunk in chunks:
+        if _part_paths(parts, index)[0].exists():
+            account(index, len(chunk), True)
+        else:
+            yield index, chunk
 
 
 def ensemble_tasks_check(ensemble: Ensemble, settings: ScreenSettings) -> None:
@@ -299,21 +328,6 @@ def ensemble_tasks_check(ensemble: Ensemble, settings: ScreenSettings) -> None:
         raise MolprobeError(
             f"--rank-by {settings.rank_by!r} is not a task of the models: {', '.join(ensemble.tasks)}"
         )
-
-
-# imported once by the fork server, so each worker forks with them loaded instead of importing
-# torch, RDKit and the models' code itself (about 1.5 CPU-s per worker)
-_PRELOAD = ["molprobe.screening.ensemble", "molprobe.training.loop", "molprobe.chem.featurize"]
-
-
-def _mp_context():
-    import multiprocessing as mp
-
-    if not sys.platform.startswith("linux"):
-        return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)  # no effect when the fork server already runs
-    return ctx
 
 
 # --------------------------------------------------------------------------- gather
@@ -430,5 +444,6 @@ __all__ = [
     "ScreenSummary",
     "gather",
     "score_chunk",
+    "score_features",
     "screen_library",
 ]

@@ -1,0 +1,149 @@
+"""The featurizing half of screening: everything RDKit does for one chunk, with no model loaded.
+
+`featurize_chunk` standardizes a chunk with the models' recipe and computes every raw input
+block the ensemble reads (ECFP bits, descriptors, graphs, tokens: one computation per distinct
+featurizer spec), the applicability-domain similarity and the structural alerts. It needs only
+a `FeaturePlan` (recipe, domain reference, the members' featurizer specs from meta.json), so
+it runs in worker processes that never load a model and never touch CUDA; the parent process,
+which owns the device, turns the raw blocks into each member's input and runs batched
+inference (`molprobe.screening.screen.score_features`).
+
+Worker processes start from a fork server (never forked from a parent that may hold CUDA) and
+send each featurized chunk back as one pickled ``bytes`` (torch tensors of graphs by value, no
+shared-memory file descriptors).
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rdkit import Chem
+
+from molprobe.chem.alerts import match_alerts
+from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
+from molprobe.inference.inputs import ModelInputs, block_key
+from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
+
+ECFP4_KEY = block_key(fingerprint_featurizer().spec)  # the domain's fingerprint block
+KEPT_COLUMNS = ("row", "id", "input_smiles", "smiles")  # what a scored row carries along
+
+
+def alert_names(mols: Sequence[Chem.Mol | None]) -> list[str]:
+    """Structural alerts of each molecule, ``"; "``-joined ("" for none or unparsable)."""
+    return ["; ".join(match_alerts(m)) if m is not None else "" for m in mols]
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """What a featurizing worker needs: the standardization recipe, the fitted domain
+    (reference fingerprints, ~2 KB per training molecule) and one `ModelInputs` per distinct
+    model input of the ensemble (meta.json only: no weights)."""
+
+    recipe: StandardizeRecipe
+    domain: DomainModel
+    inputs: tuple[ModelInputs, ...]
+
+    @classmethod
+    def of(cls, ensemble) -> FeaturePlan:
+        """The plan of an ensemble with ``recipe``, ``domain`` and ``model_inputs()``."""
+        return cls(ensemble.recipe, ensemble.domain, tuple(ensemble.model_inputs()))
+
+
+@dataclass
+class FeaturizedChunk:
+    """One chunk after RDKit, before any model.
+
+    ``kept``: the rows that passed standardization (columns of `KEPT_COLUMNS` present);
+    ``rejected``: the ledger rows (``row``, ``input``, ``reason``[, ``detail``]);
+    ``blocks``: raw feature blocks by :func:`block_key` (aligned with ``kept``);
+    ``similarity``: float32 (n_kept,) max Tanimoto to the training set; ``alerts``: one
+    ``"; "``-joined string per kept row."""
+
+    index: int
+    n_rows: int
+    kept: pd.DataFrame
+    rejected: pd.DataFrame
+    blocks: dict[str, object] = field(default_factory=dict)
+    similarity: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    alerts: list[str] = field(default_factory=list)
+
+
+def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> FeaturizedChunk:
+    """Standardize one chunk from `read_molecules` and compute everything but predictions."""
+    kept, rejected = standardize_frame(chunk, plan.recipe, keep_mols=True)
+    # the standardizer's molecules serve the order-free pieces (ECFP4 bits for the domain and
+    # the ECFP members, alerts); order-dependent featurizers (descriptors, graphs) parse the
+    # canonical SMILES themselves, exactly as at training time
+    mols = kept.pop("mol").tolist()
+    std = kept["smiles"].tolist()
+    ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
+    blocks: dict[str, object] = {ECFP4_KEY: ecfp4}
+    if std:
+        for inputs in plan.inputs:  # fills `blocks` with every raw block the member reads
+            inputs.featurize(std, blocks)
+    rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
+    return FeaturizedChunk(
+        index=index,
+        n_rows=len(chunk),
+        kept=kept[[c for c in KEPT_COLUMNS if c in kept]].reset_index(drop=True),
+        rejected=rejected.reset_index(drop=True),
+        blocks=blocks,
+        similarity=plan.domain.similarity_from_fingerprints(ecfp4),
+        alerts=alert_names(mols),
+    )
+
+
+# --------------------------------------------------------------------------- worker processes
+
+_PLAN: dict = {}
+
+
+def worker_init(plan: FeaturePlan) -> None:
+    """Initializer of a featurizing worker: one torch thread, the plan kept for its chunks."""
+    import torch
+
+    torch.set_num_threads(1)
+    _PLAN["plan"] = plan
+
+
+def worker_featurize(chunk: pd.DataFrame, index: int) -> bytes:
+    """`featurize_chunk` in a worker; the result pickled by value (see module docstring)."""
+    return pickle.dumps(featurize_chunk(chunk, _PLAN["plan"], index), pickle.HIGHEST_PROTOCOL)
+
+
+def worker_cuda_initialized() -> bool:
+    """Whether CUDA was initialized in this worker (never expected)."""
+    import torch
+
+    return bool(torch.cuda.is_initialized())
+
+
+# imported once by the fork server, so each worker forks with RDKit, torch and the featurizers
+# loaded instead of importing them itself (about 1.5 CPU-s per worker); no model is loaded
+PRELOAD = ["molprobe.screening.pipeline", "molprobe.models.registry", "molprobe.chem.featurize"]
+
+
+def mp_context():
+    """A fork server on Linux (children never inherit the parent's CUDA state), else spawn."""
+    import multiprocessing as mp
+
+    if not sys.platform.startswith("linux"):
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)  # no effect when the fork server already runs
+    return ctx
+
+
+__all__ = [
+    "ECFP4_KEY",
+    "FeaturePlan",
+    "FeaturizedChunk",
+    "alert_names",
+    "featurize_chunk",
+    "mp_context",
+]

@@ -1,0 +1,165 @@
+"""The screening pipeline (workers featurize, the parent predicts) against the in-process
+per-chunk path (`score_chunk`: standardize, featurize while predicting, one process), on real
+trained models (SNN on ECFP, GINE with a descriptor readout, a random forest):
+
+- every number equal within float tolerance, in process and with 2 featurizing workers;
+- `screen` refuses nothing it accepted before: the bad-input corpus, salts, charges, odd
+  valences, empty lines, duplicate ids and gzip give identical accepted rows and identical
+  rejected rows, reasons and details; files refused as a whole are refused with the same error;
+- the featurizing workers never load a model and never initialize CUDA.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from molprobe.chem.io import identifier_column, read_molecules
+from molprobe.errors import MolprobeError
+from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
+from molprobe.screening.pipeline import FeaturePlan, featurize_chunk, mp_context, worker_init
+from molprobe.screening.screen import (
+    ScreenSettings,
+    model_fingerprint,
+    rejected_path,
+    score_chunk,
+    score_features,
+    screen_library,
+)
+from tests.screening.conftest import LIBRARY
+
+pytestmark = pytest.mark.slow
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+
+
+def _per_chunk_path(path: Path, ensemble, chunk_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reference: each chunk scored in this process by `score_chunk`, concatenated."""
+    scored, rejected = [], []
+    id_column = identifier_column(path, None)
+    for chunk in read_molecules(path, id_column=id_column, chunk_size=chunk_size):
+        s, r = score_chunk(chunk, ensemble)
+        scored.append(s)
+        rejected.append(r)
+    return pd.concat(scored, ignore_index=True), pd.concat(rejected, ignore_index=True)
+
+
+def _pipeline(path: Path, loader, out: Path, chunk_size: int, workers: int):
+    settings = ScreenSettings(
+        chunk_size=chunk_size,
+        workers=workers,
+        progress=False,
+        id_column=identifier_column(path, None),
+    )
+    summary = screen_library(path, out, loader, model_fingerprint(loader.paths), settings)
+    rejected = pd.read_csv(
+        rejected_path(out), dtype={"input": str, "reason": str, "detail": str},
+        keep_default_na=False,
+    )  # fmt: skip
+    return pd.read_parquet(out), rejected, summary
+
+
+def _as_written(scored: pd.DataFrame, rejected: pd.DataFrame, tmp: Path):
+    """The reference through the same files the pipeline writes (same dtypes)."""
+    scored.to_parquet(tmp / "ref.parquet", index=False)
+    rejected.to_csv(tmp / "ref.csv", index=False)
+    back = pd.read_csv(
+        tmp / "ref.csv", dtype={"input": str, "reason": str, "detail": str}, keep_default_na=False
+    )
+    return pd.read_parquet(tmp / "ref.parquet"), back
+
+
+@pytest.fixture(scope="module")
+def loader(models):
+    return EnsembleLoader(tuple(str(d) for d in find_model_dirs([models])), "cpu")
+
+
+@pytest.fixture(scope="module")
+def ensemble(loader):
+    return loader()
+
+
+def _library(tmp: Path, tox21_path: Path) -> Path:
+    """Unseen Tox21 rows (salts, charges, metals) + odd inputs, with duplicate ids, gzipped."""
+    rows = pd.read_csv(tox21_path, usecols=["smiles"], nrows=300, skiprows=range(1, 301))
+    smiles = rows["smiles"].tolist() + LIBRARY
+    ids = [f"cmp{i % 50}" for i in range(len(smiles))]  # every id repeated
+    path = tmp / "lib.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        pd.DataFrame({"smiles": smiles, "name": ids}).to_csv(fh, index=False)
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pipeline_equals_the_per_chunk_path(loader, ensemble, tox21_path, tmp_path, workers):
+    lib = _library(tmp_path, tox21_path)
+    ref_scored, ref_rejected = _as_written(*_per_chunk_path(lib, ensemble, 37), tmp_path)
+    scored, rejected, summary = _pipeline(lib, loader, tmp_path / "hits.parquet", 37, workers)
+    assert summary.n_in == len(scored) + len(rejected) == 300 + len(LIBRARY)
+    assert sorted(scored["row"].tolist() + rejected["row"].tolist()) == list(range(summary.n_in))
+    assert scored["id"].duplicated().any()  # duplicate ids are kept as given
+    pd.testing.assert_frame_equal(scored, ref_scored, check_exact=False, rtol=1e-5, atol=1e-7)
+    pd.testing.assert_frame_equal(rejected, ref_rejected)
+    spread = scored[[c for c in scored.columns if c.endswith("_std")]].to_numpy()
+    assert np.nanmax(spread) > 0  # three different members: the comparison sees each one
+
+
+def test_featurize_then_score_equals_score_chunk_on_one_chunk(ensemble, tox21_path, tmp_path):
+    """The two halves, in process, on one chunk: identical tables (rtol 1e-6)."""
+    lib = _library(tmp_path, tox21_path)
+    chunk = next(read_molecules(lib, id_column="name", chunk_size=10_000))
+    plan = pickle.loads(pickle.dumps(FeaturePlan.of(ensemble)))  # as a worker receives it
+    feats = pickle.loads(pickle.dumps(featurize_chunk(chunk, plan, 0)))  # ... and sends back
+    scored, rejected = score_features(feats, ensemble)
+    ref_scored, ref_rejected = score_chunk(chunk, ensemble)
+    pd.testing.assert_frame_equal(scored, ref_scored, check_exact=False, rtol=1e-6)
+    pd.testing.assert_frame_equal(rejected, ref_rejected)
+    assert len(plan.inputs) == 2  # ECFP bits (SNN and RF read the same), graphs + descriptors
+
+
+NOT_SCREENABLE = {"no_smiles_column.csv", "truncated.csv.gz", "wrong_delimiter.csv"}
+
+
+@pytest.mark.parametrize("path", sorted(BAD.iterdir()), ids=lambda p: p.name)
+def test_screen_refuses_nothing_it_accepted_before(loader, ensemble, tmp_path, path):
+    """Same accepted rows, same rejected rows with the same reasons, per bad-input file."""
+    if path.name in NOT_SCREENABLE:  # refused as a whole: by both, with the same message
+        with pytest.raises(MolprobeError) as old:
+            _per_chunk_path(path, ensemble, 4)
+        with pytest.raises(MolprobeError) as new:
+            _pipeline(path, loader, tmp_path / "hits.parquet", 4, 2)
+        assert str(new.value) == str(old.value)
+        return
+    ref_scored, ref_rejected = _as_written(*_per_chunk_path(path, ensemble, 4), tmp_path)
+    scored, rejected, _ = _pipeline(path, loader, tmp_path / "hits.parquet", 4, 2)
+    assert scored["row"].tolist() == ref_scored["row"].tolist()
+    assert scored["std_smiles"].tolist() == ref_scored["std_smiles"].tolist()
+    pd.testing.assert_frame_equal(rejected, ref_rejected)
+
+
+def _probe_worker() -> tuple[bool, list[str]]:
+    import sys
+
+    import torch
+
+    loaded = sorted(m for m in sys.modules if m.startswith("molprobe.training.checkpoint"))
+    return bool(torch.cuda.is_initialized()), loaded
+
+
+def test_featurizing_workers_load_no_model_and_no_cuda(ensemble):
+    """The workers' plan holds no weights; a worker process has CUDA uninitialized."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    plan = FeaturePlan.of(ensemble)
+    blob = pickle.dumps(plan)  # the reference fingerprints + meta.json contents, no weights
+    assert len(blob) < plan.domain.reference_bits_.nbytes + 200_000
+    assert b"state_dict" not in blob and b"estimators_" not in blob
+    with ProcessPoolExecutor(1, mp_context=mp_context(), initializer=worker_init,
+                             initargs=(plan,)) as pool:  # fmt: skip
+        cuda, _ = pool.submit(_probe_worker).result()
+    assert cuda is False
