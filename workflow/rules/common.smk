@@ -446,7 +446,7 @@ def probe_planted_flags():
     seeds = " ".join(str(s) for s in p.get("seeds", [0, 1, 2]))
     return (
         f"--seeds {seeds} --n-molecules {p.get('n_molecules', 1500)}"
-        f" --epochs {p.get('epochs', 30)}"
+        f" --epochs {p.get('epochs', 80)}"
     )
 
 

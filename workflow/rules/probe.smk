@@ -39,6 +39,8 @@ rule train_clean:
         history="results/{dataset}/models_clean/{model}/{split}/seed{seed}/history.csv",
     log:
         "results/logs/{dataset}/train_clean/{model}_{split}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/train_clean/{model}_{split}_seed{seed}.tsv"
     wildcard_constraints:
         model=r"snn|fnn_bn|gine|attentivefp",
     conda:
@@ -65,6 +67,8 @@ rule planted:
         "results/{dataset}/probes/planted.csv",
     log:
         "results/logs/{dataset}/planted.log",
+    benchmark:
+        "results/benchmarks/{dataset}/planted.tsv"
     conda:
         "../envs/molprobe.yaml"
     threads: 1
@@ -101,6 +105,8 @@ rule probe:
         verdict="results/{dataset}/probes/{model}/verdict.md",
     log:
         "results/logs/{dataset}/probe_{model}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/probe_{model}.tsv"
     wildcard_constraints:
         model=r"snn|fnn_bn|gine|attentivefp",
     conda:

@@ -64,7 +64,8 @@ def register(sub) -> None:
     p.add_argument("--output", type=Path, required=True, help="planted.csv")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--n-molecules", type=int, default=1500)
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=80)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=None)
     p.set_defaults(func=cmd_planted)
 
@@ -235,7 +236,7 @@ def cmd_planted(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = PlantedConfig(n_molecules=args.n_molecules, seeds=tuple(args.seeds),
-                        train={"epochs": args.epochs, "lr": 3e-3, "patience": 0})  # fmt: skip
+                        train={"epochs": args.epochs, "lr": args.lr, "patience": 0})  # fmt: skip
     summary, _ = run_planted(_smiles(args.molecules), cfg)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.output) as tmp:
