@@ -210,7 +210,8 @@ def token_attributions(
 def token_ablation(model: torch.nn.Module, ids: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
     """Occlusion credit per token (B, L): logit(x) - logit(x with that token set to padding).
 
-    captum ``FeatureAblation`` (one feature per token); exact by construction, so it checks
+    captum ``FeatureAblation`` (one feature per token, all tokens ablated in one batched
+    forward of B x L strings); exact by construction, so it checks
     integrated gradients where their completeness fails (sharp, latch-like recurrent nets).
     """
     model.eval()
@@ -220,7 +221,10 @@ def token_ablation(model: torch.nn.Module, ids: torch.Tensor, lengths: torch.Ten
 
     with torch.backends.cudnn.flags(enabled=False), torch.no_grad():
         attr = FeatureAblation(logit).attribute(
-            ids, baselines=0, additional_forward_args=(lengths,), perturbations_per_eval=16
+            ids,
+            baselines=0,
+            additional_forward_args=(lengths,),
+            perturbations_per_eval=ids.shape[1],  # every token of the batch in one forward
         )
     return attr.detach().cpu().numpy()
 
