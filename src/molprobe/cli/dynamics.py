@@ -156,14 +156,15 @@ def _add_planted_credit(sub) -> None:
                help="per (arch, seed) csv: ROC-AUC, slopes")  # fmt: skip
     p.add_argument("--summary", type=Path, help="per arch csv: intervals and verdict")
     p.add_argument("--plots-dir", type=Path, help="folder for the PNG figure")
-    p.add_argument("--group", choices=sorted(PLANTED_GROUPS), default="nitro")
-    p.add_argument("--archs", nargs="+", choices=SEQUENCE_ARCHS, default=list(SEQUENCE_ARCHS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--steps", type=int, default=600, help="Adam steps per model")
-    p.add_argument("--max-positives", type=int, default=0, help="0 = all molecules with S")
-    p.add_argument("--randomizations", type=int, default=5, help="analysed SMILES per molecule")
-    p.add_argument("--augment-variants", type=int, default=10, help="training SMILES per molecule")
-    p.add_argument("--ig-steps", type=int, default=32)
+    # no defaults here: unset options take PlantedCreditConfig's defaults
+    p.add_argument("--group", choices=sorted(PLANTED_GROUPS))
+    p.add_argument("--archs", nargs="+", choices=SEQUENCE_ARCHS)
+    p.add_argument("--seeds", type=int, nargs="+")
+    p.add_argument("--steps", type=int, help="Adam steps per model")
+    p.add_argument("--max-positives", type=int, help="0 = all molecules with S")
+    p.add_argument("--randomizations", type=int, help="analysed SMILES per molecule")
+    p.add_argument("--augment-variants", type=int, help="training SMILES per molecule")
+    p.add_argument("--ig-steps", type=int, help="integrated-gradient steps")
     add_compute_options(p)
     p.set_defaults(func=_run_planted_credit)
 
@@ -179,17 +180,11 @@ def _run_planted_credit(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     t0 = time.perf_counter()
     mols = read_molecule_table(args.molecules, ("smiles",))
-    config = PlantedCreditConfig(
-        group=args.group,
-        archs=tuple(args.archs),
-        seeds=tuple(args.seeds),
-        steps=args.steps,
-        max_positives=args.max_positives,
-        randomizations=args.randomizations,
-        augment_variants=args.augment_variants,
-        ig_steps=args.ig_steps,
-        device=args.device,
-    )
+    names = ("group", "archs", "seeds", "steps", "max_positives", "randomizations",
+             "augment_variants", "ig_steps")  # fmt: skip
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    given.update({k: tuple(given[k]) for k in ("archs", "seeds") if k in given})
+    config = PlantedCreditConfig(**given, device=args.device)
     res = run_planted_credit(mols["smiles"].tolist(), config)
     write_parquet(res.credit, args.output)
     for table, path in ((res.models, args.models), (res.summary, args.summary)):
@@ -198,7 +193,7 @@ def _run_planted_credit(args: argparse.Namespace) -> int:
     if args.plots_dir and not res.credit.empty:
         fig = plots.planted_credit_figure(res.credit, res.summary)
         save_figure(fig, args.plots_dir / "planted_credit.png")
-    print(f"planted-credit ({args.group}): {time.perf_counter() - t0:.1f} s")
+    print(f"planted-credit ({config.group}): {time.perf_counter() - t0:.1f} s")
     print("\n".join(verdict_lines(res.summary)))
     return 0
 

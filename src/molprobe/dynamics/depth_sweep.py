@@ -10,7 +10,6 @@ masked BCE over all tasks, early stopping on validation loss, no gradient clippi
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from scipy import stats
 from molprobe.chem.splits import Split
 from molprobe.dynamics.deep_nets import DeepNet
 from molprobe.training.device import resolve_device
+from molprobe.training.early_stopping import EarlyStopping
 from molprobe.training.losses import masked_bce_with_logits
 from molprobe.training.metrics import primary_metric
 
@@ -58,7 +58,7 @@ def _fit(x, y, split: Split, arch, depth, lr, seed, config) -> tuple[float, floa
     model = DeepNet(arch, x.shape[1], y.shape[1], depth, config.width).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    best, best_state, best_epoch, wait = np.inf, None, 0, 0
+    stopper = EarlyStopping(patience=config.patience, mode="min")
     for epoch in range(1, config.max_epochs + 1):
         model.train()
         order = torch.randperm(xt["train"].shape[0], generator=gen).to(device)
@@ -74,21 +74,16 @@ def _fit(x, y, split: Split, arch, depth, lr, seed, config) -> tuple[float, floa
         model.eval()
         with torch.no_grad():
             val = float(masked_bce_with_logits(model(xt["valid"]), yt["valid"]))
-        if np.isfinite(val) and val < best:
-            best, best_epoch, wait = val, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            wait += 1
-            if wait >= config.patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        stopper.update(model, epoch, val)
+        if stopper.should_stop:
+            break
+    stopper.restore(model)
     model.eval()
     with torch.no_grad():
         scores = {k: torch.sigmoid(model(xt[k])).cpu().numpy() for k in ("valid", "test")}
     val_auc = primary_metric(y[split.valid], scores["valid"], "classification")
     test_auc = primary_metric(y[split.test], scores["test"], "classification")
-    return float(val_auc), float(test_auc), best_epoch
+    return float(val_auc), float(test_auc), stopper.best_epoch
 
 
 def standardize_on(bits: np.ndarray, rows: np.ndarray, min_frequency: float = 0.01) -> np.ndarray:

@@ -11,7 +11,6 @@ is the error-signal ratio layer 1 / layer L; the weight-gradient ratio is report
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from molprobe.dynamics.gradients import (
 from molprobe.dynamics.meanfield import highway_carry, meanfield_profile
 from molprobe.errors import MolprobeError
 from molprobe.training.device import resolve_device
+from molprobe.training.early_stopping import EarlyStopping
 from molprobe.training.losses import masked_bce_with_logits
 
 log = logging.getLogger(__name__)
@@ -192,22 +192,18 @@ def run_gradient_flow(
                 jacobian(model, arch, depth, "init", 0, seed)
                 opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
                 gen = torch.Generator().manual_seed(seed)
-                best, best_state, best_epoch, best_step, step, wait = np.inf, None, 0, 0, 0, 0
+                stopper, step = EarlyStopping(patience=config.patience, mode="min"), 0
                 for epoch in range(1, config.max_epochs + 1):
                     step += _epoch(model, opt, xt, yt, config.batch_size, gen)
                     if epoch == 1:
                         grad_rows += _rows(model, arch, depth, "epoch1", step, seed, xm, ym, None)
                         jacobian(model, arch, depth, "epoch1", step, seed)
                     val = _val_loss(model, xv, yv)
-                    if val < best:
-                        best, best_epoch, best_step, wait = val, epoch, step, 0
-                        best_state = copy.deepcopy(model.state_dict())
-                    else:
-                        wait += 1
-                        if wait >= config.patience:
-                            break
-                if best_state is not None:
-                    model.load_state_dict(best_state)
+                    stopper.update(model, epoch, val, step=step)
+                    if stopper.should_stop:
+                        break
+                stopper.restore(model)
+                best_step = stopper.best_step
                 grad_rows += _rows(model, arch, depth, "final", best_step, seed, xm, ym, None)
                 jacobian(model, arch, depth, "final", best_step, seed)
                 run_rows.append(
@@ -216,8 +212,8 @@ def run_gradient_flow(
                         "depth": depth,
                         "seed": seed,
                         "epochs": epoch,
-                        "best_epoch": best_epoch,
-                        "best_val_loss": best,
+                        "best_epoch": stopper.best_epoch,
+                        "best_val_loss": stopper.best,
                         "carry": carry,
                     }
                 )

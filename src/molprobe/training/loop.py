@@ -24,6 +24,7 @@ from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec
 from molprobe.training.data import BatchLoader, Split, make_source, model_outputs
 from molprobe.training.device import amp_enabled, autocast, grad_scaler, resolve_device
+from molprobe.training.early_stopping import EarlyStopping
 from molprobe.training.gradient_monitor import GradientMonitor
 from molprobe.training.losses import (
     TargetScaler,
@@ -219,8 +220,7 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
     y_valid = torch.as_tensor(Y_fit[split.valid], dtype=torch.float32)
 
     history: list[dict[str, float]] = []
-    best = {"epoch": 0, "metric": math.nan, "loss": math.inf, "state": None}
-    since_best = 0
+    stopper = EarlyStopping(patience=config.patience, mode="max" if higher_better else "min")
     t_start = time.perf_counter()
     # a bar on a terminal; logs get one INFO line per epoch instead (see below)
     bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", leave=False,
@@ -272,22 +272,10 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
             else:
                 sched.step()
 
-        if math.isfinite(val_metric):
-            improved = not math.isfinite(best["metric"]) or (
-                val_metric > best["metric"] if higher_better else val_metric < best["metric"]
-            )
-        elif len(split.valid):
-            improved = not math.isfinite(best["metric"]) and val_loss < best["loss"]
+        if len(split.valid):  # the metric; the loss only while no finite metric was seen
+            stopper.update(model, epoch, val_metric, fallback=val_loss)
         else:
-            improved = True  # no validation set: keep the last epoch
-        if improved:
-            best.update(epoch=epoch, metric=val_metric, loss=val_loss)
-            best["state"] = {
-                k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
-            }
-            since_best = 0
-        else:
-            since_best += 1
+            stopper.keep(model, epoch)  # no validation set: keep the last epoch
 
         row = {
             "epoch": epoch,
@@ -304,18 +292,17 @@ def _train(model, features, Y, split, task_type, config, device) -> TrainResult:
             epoch, train_loss, val_loss, metric_name, val_metric, row["seconds"],
         )  # fmt: skip
         bar.set_postfix(train_loss=f"{train_loss:.4f}", val=f"{val_metric:.4f}", refresh=False)
-        if config.patience > 0 and since_best >= config.patience:
+        if stopper.should_stop:
             break
         if 0 < config.stop_epoch <= epoch:
             break
     bar.close()
 
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
+    stopper.restore(model)
     return TrainResult(
         history=history,
-        best_epoch=int(best["epoch"]),
-        best_val_metric=float(best["metric"]),
+        best_epoch=stopper.best_epoch,
+        best_val_metric=stopper.best,
         device=str(device),
         seconds=time.perf_counter() - t_start,
         target_scaler=target_scaler,
