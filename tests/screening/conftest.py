@@ -32,8 +32,9 @@ def run_cli(*argv: str) -> None:
 
 @pytest.fixture(scope="package")
 def models(tmp_path_factory, tox21_path) -> Path:
-    """An SNN (2 epochs), a GINE with a descriptor readout (1 epoch) and a random forest,
-    trained on 300 Tox21 rows."""
+    """An SNN (2 epochs), a GINE with a descriptor readout (1 epoch), a random forest and an
+    SNN on ECFP + the fast descriptor set (the default screening family), trained on 300
+    Tox21 rows."""
     d = tmp_path_factory.mktemp("models")
     raw = d / "tox21.csv"
     pd.read_csv(tox21_path, nrows=300)[["smiles", *TASKS]].to_csv(raw, index=False)
@@ -45,12 +46,21 @@ def models(tmp_path_factory, tox21_path) -> Path:
     run_cli("featurize", str(mols), "--featurizer", "ecfp", "--output", str(d / "ecfp.npz"))
     run_cli("featurize", str(mols), "--featurizer", "graph", "--output", str(d / "graph.pt"))
     run_cli("featurize", str(mols), "--featurizer", "descriptors", "--output", str(d / "desc.npz"))
+    run_cli(
+        "featurize", str(mols), "--featurizer", "descriptors_fast", "--output", str(d / "fast.npz")
+    )  # fmt: skip
     common = ["--molecules", str(mols), "--split", str(d / "split.json")]
     for model, feats, extra in (
         ("snn", ["ecfp.npz"], ["--epochs", "2", "--params", "n_layers=2", "width=32"]),
         # a graph net that also reads RDKit descriptors in its readout
         ("gine", ["graph.pt", "desc.npz"], ["--epochs", "1", "--params", "n_layers=2", "width=16"]),
         ("rf", ["ecfp.npz"], ["--params", "n_estimators=20"]),
+        # the default screening family: ECFP bits + the fast descriptor set
+        (
+            "snn_fast",
+            ["ecfp.npz", "fast.npz"],
+            ["--epochs", "1", "--params", "n_layers=2", "width=32"],
+        ),
     ):
         features = [a for f in feats for a in ("--features", str(d / f))]
         run_cli(

@@ -1,6 +1,7 @@
 """The screening pipeline (workers featurize, the parent predicts) against the in-process
 per-chunk path (`score_chunk`: standardize, featurize while predicting, one process), on real
-trained models (SNN on ECFP, GINE with a descriptor readout, a random forest):
+trained models (SNN on ECFP, GINE with a descriptor readout, a random forest, SNN on ECFP +
+the fast descriptors):
 
 - every number equal within float tolerance, in process and with 2 featurizing workers;
 - `screen` refuses nothing it accepted before: the bad-input corpus, salts, charges, odd
@@ -119,7 +120,8 @@ def test_featurize_then_score_equals_score_chunk_on_one_chunk(ensemble, tox21_pa
     ref_scored, ref_rejected = score_chunk(chunk, ensemble)
     pd.testing.assert_frame_equal(scored, ref_scored, check_exact=False, rtol=1e-6)
     pd.testing.assert_frame_equal(rejected, ref_rejected)
-    assert len(plan.inputs) == 2  # ECFP bits (SNN and RF read the same), graphs + descriptors
+    # ECFP bits (SNN and RF read the same), graphs + descriptors, ECFP + fast descriptors
+    assert len(plan.inputs) == 3
 
 
 NOT_SCREENABLE = {"no_smiles_column.csv", "truncated.csv.gz", "wrong_delimiter.csv"}
