@@ -79,6 +79,30 @@ class CheckpointMeta:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
+    @classmethod
+    def of_fit(
+        cls,
+        model: Any,
+        params: Any,
+        dims: Any,
+        train_config: Any,
+        train_smiles: Sequence[str],
+        train_labels: np.ndarray,
+        **fields: Any,
+    ) -> CheckpointMeta:
+        """The meta of a model just fitted: its class path, hyperparameters, input dims and
+        training settings (dataclasses, stored as dicts) and the fingerprint of its training
+        data (SMILES and labels, shape (n_train, n_tasks)); ``fields`` are the other fields
+        (model_name, featurizers, task_names, task_type, scalers, split, seed, ...)."""
+        return cls(
+            model_class=f"{type(model).__module__}.{type(model).__qualname__}",
+            hyperparameters=dataclasses.asdict(params),
+            input_dims=dataclasses.asdict(dims),
+            train_config=dataclasses.asdict(train_config),
+            data_fingerprint=data_fingerprint(train_smiles, train_labels),
+            **fields,
+        )
+
 
 @dataclass
 class LoadedModel:

@@ -24,7 +24,7 @@ import pandas as pd
 from molprobe.chem.featurize import make_featurizer
 from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec, make_params
-from molprobe.training.checkpoint import CheckpointMeta, data_fingerprint
+from molprobe.training.checkpoint import CheckpointMeta
 from molprobe.training.data import Split, assemble_vectors, make_source, model_outputs
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
@@ -145,17 +145,18 @@ def distill_run(
         "n_unlabeled": int(n_u),
     }
     train_smiles = mols["smiles"].to_numpy()[split.train].tolist()
-    meta = CheckpointMeta(
+    meta = CheckpointMeta.of_fit(
+        model,
+        params,
+        make_source(X).dims,
+        train_config,
+        train_smiles,
+        Y_lab[split.train],
         model_name=config.model,
-        model_class=f"{type(model).__module__}.{type(model).__qualname__}",
-        hyperparameters=dataclasses.asdict(params),
-        input_dims=dataclasses.asdict(make_source(X).dims),
         featurizers=specs,
         task_names=tasks,
         task_type="classification",
         descriptor_scaler=scaler_state,
-        train_config=dataclasses.asdict(train_config),
-        data_fingerprint=data_fingerprint(train_smiles, Y_lab[split.train]),
         split=info,
         seed=seed,
         best_epoch=result.best_epoch,

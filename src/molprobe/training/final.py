@@ -18,7 +18,7 @@ import pandas as pd
 
 from molprobe.errors import InputError, MolprobeError
 from molprobe.models.registry import get_spec
-from molprobe.training.checkpoint import CheckpointMeta, data_fingerprint
+from molprobe.training.checkpoint import CheckpointMeta
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
@@ -125,18 +125,19 @@ def train_final(
     info = {"name": "all_labeled", "method": "all_labeled", "seed": None, "path": None,
             "n_train": int(rows.size), "n_valid": 0, "n_test": 0}  # fmt: skip
     scaler = result.target_scaler
-    meta = CheckpointMeta(
+    meta = CheckpointMeta.of_fit(
+        model,
+        params,
+        make_source(features).dims,
+        train_config,
+        train_smiles,
+        Y[rows],
         model_name=config.model,
-        model_class=f"{type(model).__module__}.{type(model).__qualname__}",
-        hyperparameters=dataclasses.asdict(params),
-        input_dims=dataclasses.asdict(make_source(features).dims),
         featurizers=feat_specs,
         task_names=tasks,
         task_type=config.task_type,
         descriptor_scaler=scaler_state,
         target_scaler=scaler.to_dict() if scaler else None,
-        train_config=dataclasses.asdict(train_config),
-        data_fingerprint=data_fingerprint(train_smiles, Y[rows]),
         split=info,
         seed=config.seed,
         best_epoch=len(result.history),

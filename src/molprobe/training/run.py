@@ -19,7 +19,7 @@ from molprobe.errors import InputError
 from molprobe.inference.inputs import ModelInputs
 from molprobe.inference.predict import predict, predict_loaded
 from molprobe.models.registry import get_spec
-from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, data_fingerprint, load_model
+from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, load_model
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
@@ -145,18 +145,19 @@ def train_run(
     }
     info = {k: info[k] for k in ("name", "method", "seed", "path", "n_train", "n_valid", "n_test")}
     train_smiles = mols["smiles"].to_numpy()[split.train].tolist()
-    meta = CheckpointMeta(
+    meta = CheckpointMeta.of_fit(
+        model,
+        params,
+        make_source(features).dims,
+        train_config,
+        train_smiles,
+        Y[split.train],
         model_name=config.model,
-        model_class=f"{type(model).__module__}.{type(model).__qualname__}",
-        hyperparameters=dataclasses.asdict(params),
-        input_dims=dataclasses.asdict(make_source(features).dims),
         featurizers=feat_specs,
         task_names=tasks,
         task_type=config.task_type,
         descriptor_scaler=scaler_state,
         target_scaler=scaler.to_dict() if scaler else None,
-        train_config=dataclasses.asdict(train_config),
-        data_fingerprint=data_fingerprint(train_smiles, Y[split.train]),
         split=info,
         seed=seed,
         best_epoch=result.best_epoch,
