@@ -49,7 +49,7 @@ report: install  ## build results/report.html from the last run
 
 test: install  ## unit tests + end-to-end Snakemake runs on a small subsample + the report in Chromium
 	bash scripts/install_chromium.sh
-	$(BIN)/pytest -q -m "not cluster" -n $(CORES) --dist loadgroup
+	$(BIN)/pytest -q -m "not cluster"
 
 test-cluster: install  ## the workflow through a real single-node SLURM on localhost (root; installs slurm-wlm + munge)
 	MOLPROBE_REQUIRE_SLURM=1 $(BIN)/pytest -q -m cluster tests/cluster

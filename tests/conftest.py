@@ -66,14 +66,3 @@ def tool_env(mirror: Path) -> dict[str, str]:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["MOLPROBE_MIRROR"] = str(mirror)
     return env
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test`: ``-n 2 --dist loadgroup``) a test module runs on one
-    worker, so its module- and package-scoped fixtures (trained nets) are built once; the
-    workflow tests form one group, so the session's Snakemake run of config/test.yaml is
-    shared by test_workflow.py and test_report.py."""
-    for item in items:
-        workflow = "workflow_run" in getattr(item, "fixturenames", ())
-        group = "workflow" if workflow else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
