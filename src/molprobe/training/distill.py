@@ -28,6 +28,7 @@ from molprobe.training.checkpoint import CheckpointMeta
 from molprobe.training.data import Split, assemble_vectors, make_source, model_outputs
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
+from molprobe.training.records import run_metrics, split_record
 
 
 @dataclass
@@ -135,15 +136,7 @@ def distill_run(
         Y_lab[split.test], test_pred, tasks, "classification", config.bootstrap, seed
     )
     ev_valid = evaluate(Y_lab[split.valid], valid_pred, tasks, "classification", config.bootstrap, seed)  # fmt: skip
-    info = {
-        **split_info,
-        "method": split_json.get("method"),
-        "seed": split_json.get("seed"),
-        "n_train": int(len(split.train)),
-        "n_valid": int(len(split.valid)),
-        "n_test": int(len(split.test)),
-        "n_unlabeled": int(n_u),
-    }
+    info = {**split_record(split_info, split_json, split), "n_unlabeled": int(n_u)}
     train_smiles = mols["smiles"].to_numpy()[split.train].tolist()
     meta = CheckpointMeta.of_fit(
         model,
@@ -162,21 +155,9 @@ def distill_run(
         best_epoch=result.best_epoch,
         standardize_recipe=standardize_recipe,
     )
-    metrics = {
-        "name": config.name or f"{config.model}_distilled",
-        "model": config.model,
-        "hyperparameters": dataclasses.asdict(params),
-        "split": info,
-        "seed": seed,
-        "task_type": "classification",
-        "device": result.device,
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history),
-        "seconds": result.seconds,
-        "seconds_per_epoch": result.seconds_per_epoch,
-        "test": ev_test.to_dict(),
-        "valid": ev_valid.to_dict(),
-    }
+    name = config.name or f"{config.model}_distilled"
+    metrics = run_metrics(name, config.model, params, info, seed, "classification", result,
+                          ev_test, ev_valid)  # fmt: skip
     predictions = {"mol_id": mols["mol_id"].to_numpy()[split.test],
                    "smiles": mols["smiles"].to_numpy()[split.test]}  # fmt: skip
     for t, task in enumerate(tasks):

@@ -5,7 +5,6 @@ results out; ``molprobe train`` / ``molprobe evaluate`` only parse arguments and
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
 from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, Evaluation, evaluate
+from molprobe.training.records import run_metrics, split_record
 from molprobe.training.settings import label_matrix, resolve_settings
 
 
@@ -135,14 +135,7 @@ def train_run(
     valid_pred = predict(model, features, split.valid, config.task_type, scaler)
     ev_test = evaluate(Y[split.test], test_pred, tasks, config.task_type, config.bootstrap, seed)
     ev_valid = evaluate(Y[split.valid], valid_pred, tasks, config.task_type, config.bootstrap, seed)
-    info = {
-        **split_info,
-        "method": split_json.get("method"),
-        "seed": split_json.get("seed"),
-        "n_train": int(len(split.train)),
-        "n_valid": int(len(split.valid)),
-        "n_test": int(len(split.test)),
-    }
+    info = split_record(split_info, split_json, split)
     info = {k: info[k] for k in ("name", "method", "seed", "path", "n_train", "n_valid", "n_test")}
     train_smiles = mols["smiles"].to_numpy()[split.train].tolist()
     meta = CheckpointMeta.of_fit(
@@ -163,21 +156,8 @@ def train_run(
         best_epoch=result.best_epoch,
         standardize_recipe=standardize_recipe,
     )
-    metrics = {
-        "name": config.name or config.model,
-        "model": config.model,
-        "hyperparameters": dataclasses.asdict(params),
-        "split": info,
-        "seed": seed,
-        "task_type": config.task_type,
-        "device": result.device,
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history),
-        "seconds": result.seconds,
-        "seconds_per_epoch": result.seconds_per_epoch,
-        "test": ev_test.to_dict(),
-        "valid": ev_valid.to_dict(),
-    }
+    metrics = run_metrics(config.name or config.model, config.model, params, info, seed,
+                          config.task_type, result, ev_test, ev_valid)  # fmt: skip
     return TrainRun(
         model=model,
         meta=meta,
