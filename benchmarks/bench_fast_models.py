@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:24s} {r['members']:7d} {r['cpu_s']:7.1f} {r['startup_cpu_s']:8.1f} "
               f"{r['rate']:9.0f} {r['rate_net']:7.0f} {r['rate'] / rows['floor']['rate']:6.3f} "
               f"{r['rate'] / rows[ref]['rate']:8.1f}x")  # fmt: skip
-    for name, _ in args.ensemble[1:]:
+    for name, _ in args.ensemble if len(args.ensemble) == 1 else args.ensemble[1:]:
         r = rows[name]
         print(f"\ngoal ({name}): >= {GOAL_RATE:.0f} mol per CPU-s end to end: {r['rate']:.0f} "
               f"({'met' if r['rate'] >= GOAL_RATE else 'not met'}; net of start-up "
