@@ -14,7 +14,10 @@ imports, model and domain loading). The floor is RDKit parse + ECFP4 in-process.
 
 Prints CPU seconds (the process tree), molecules per CPU-second end to end and net of
 start-up, start-up CPU seconds, and the ratios to the floor and to the first ensemble, with
-the goals of issue 19 item 1 (>= 1,000 molecules per CPU-second, start-up <= 5 CPU-s).
+the goals of issue 19 item 1 (>= 1,000 molecules per CPU-second, start-up <= 5 CPU-s), and
+core-hours per 10^9 molecules (net of start-up). With chemprop found (``--chemprop``, its own
+venv, and a model from ``bench_chemprop.py``), ``chemprop predict`` runs the same molecules
+(one thread, process start included) and each ensemble's ratio to it is printed (goal >= 2).
 Per-core rates (CPU seconds) hold on a shared machine; wall-clock rates do not.
 """
 
@@ -29,11 +32,21 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_screen import floor, library_smiles, loadavg, screen, write_library  # noqa: E402
+from bench_screen import (  # noqa: E402
+    chemprop_predict,
+    find_chemprop,
+    floor,
+    library_smiles,
+    loadavg,
+    screen,
+    write_library,
+)
 
 DEFAULT_LIBRARY = Path("/work/shared/data/muv.csv.gz")
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "fast_models"
 GOAL_RATE, GOAL_STARTUP = 1000.0, 5.0  # molecules per CPU-second; CPU-seconds
+GOAL_CHEMPROP = 2.0  # default screening models / chemprop predict, molecules per CPU-second
+CHEMPROP = "chemprop predict"
 
 
 #: after `make run`: the old default screening ensemble and the new one (random split)
@@ -84,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="libraries and screen outputs")
     p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--chemprop", default="chemprop", help="chemprop executable (own venv)")
+    p.add_argument("--chemprop-model", type=Path, default=None,
+                   help="chemprop model (.pt); default: from benchmarks/bench_chemprop.py")  # fmt: skip
     args = p.parse_args(argv)
     if not args.ensemble:
         try:
@@ -99,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     members = {name: len(list(d.rglob("meta.json"))) for name, d in args.ensemble}
     print(f"{args.n} molecules of {args.library.name}, chunk {args.chunk_size}, "
           f"{args.rounds} rounds; members: {members}; load {loadavg()}")  # fmt: skip
+    chemprop = find_chemprop(args.chemprop, args.chemprop_model)
+    if chemprop is None:
+        print("chemprop (or a chemprop model) not found: the chemprop ratio is skipped")
     cpu: dict[str, list[float]] = {"floor": []}
-    for name, _ in args.ensemble:
+    for name, _ in args.ensemble + ([(CHEMPROP, None)] if chemprop else []):
         cpu[name], cpu[f"{name} start-up"] = [], []
     for r in range(args.rounds):
         cpu["floor"].append(floor(smiles)[1])
@@ -109,12 +128,18 @@ def main(argv: list[str] | None = None) -> int:
             cpu[name].append(run.cpu_seconds)
             start = screen(models, tiny, args.out / f"{name}_10.parquet", args.chunk_size, 1)
             cpu[f"{name} start-up"].append(start.cpu_seconds)
+        if chemprop is not None:
+            cpu[CHEMPROP].append(chemprop_predict(*chemprop, big, args.out / "cp.csv")[1])
+            cpu[f"{CHEMPROP} start-up"].append(
+                chemprop_predict(*chemprop, tiny, args.out / "cp_10.csv")[1]
+            )
         print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in cpu.items())
               + f" CPU-s; load {loadavg()}")  # fmt: skip
     med = {k: statistics.median(v) for k, v in cpu.items()}
     n = len(smiles)
     rows = {"floor": {"cpu_s": med["floor"], "rate": n / med["floor"]}}
-    for name, _ in args.ensemble:
+    members[CHEMPROP] = 1
+    for name, _ in args.ensemble + ([(CHEMPROP, None)] if chemprop else []):
         start = med[f"{name} start-up"]
         rows[name] = {"members": members[name], "cpu_s": med[name], "startup_cpu_s": start,
                       "rate": n / med[name], "rate_net": n / max(med[name] - start, 1e-9)}  # fmt: skip
@@ -123,17 +148,26 @@ def main(argv: list[str] | None = None) -> int:
           f"{'mol/CPU-s':>9s} {'net':>7s} {'/floor':>6s} {'/' + ref:>8s}")  # fmt: skip
     print(f"{'floor: parse + ECFP4':24s} {'':>7s} {med['floor']:7.1f} {'':>8s} "
           f"{rows['floor']['rate']:9.0f} {'':>7s} {1:6.2f}")  # fmt: skip
-    for name, _ in args.ensemble:
+    for name, _ in args.ensemble + ([(CHEMPROP, None)] if chemprop else []):
         r = rows[name]
         print(f"{name:24s} {r['members']:7d} {r['cpu_s']:7.1f} {r['startup_cpu_s']:8.1f} "
               f"{r['rate']:9.0f} {r['rate_net']:7.0f} {r['rate'] / rows['floor']['rate']:6.3f} "
               f"{r['rate'] / rows[ref]['rate']:8.1f}x")  # fmt: skip
-    for name, _ in args.ensemble[1:]:
+    for name, _ in args.ensemble if len(args.ensemble) == 1 else args.ensemble[1:]:
         r = rows[name]
         print(f"\ngoal ({name}): >= {GOAL_RATE:.0f} mol per CPU-s end to end: {r['rate']:.0f} "
               f"({'met' if r['rate'] >= GOAL_RATE else 'not met'}; net of start-up "
               f"{r['rate_net']:.0f}); start-up <= {GOAL_STARTUP:.0f} CPU-s: "
               f"{r['startup_cpu_s']:.1f} ({'met' if r['startup_cpu_s'] <= GOAL_STARTUP else 'not met'})")  # fmt: skip
+    for name, _ in args.ensemble:
+        r = rows[name]
+        print(f"core-hours per 10^9 molecules ({name}, net of start-up): "
+              f"{1e9 / r['rate_net'] / 3600:,.0f}")  # fmt: skip
+        if chemprop is not None:
+            ratio = r["rate"] / rows[CHEMPROP]["rate"]
+            print(f"{name} / chemprop predict, mol per CPU-s end to end: {ratio:.2f} "
+                  f"(net {r['rate_net'] / rows[CHEMPROP]['rate_net']:.2f}; goal >= "
+                  f"{GOAL_CHEMPROP:.0f}: {'met' if ratio >= GOAL_CHEMPROP else 'not met'})")  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"n": n, "cpu_seconds": cpu, "rows": rows}, indent=1))

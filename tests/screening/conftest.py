@@ -26,6 +26,15 @@ LIBRARY = [
 ]
 
 
+@pytest.fixture(scope="package", autouse=True)
+def domain_cache(tmp_path_factory):
+    """The domain's fingerprint cache in a temporary folder, not the user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        path = tmp_path_factory.mktemp("domain_cache")
+        mp.setenv("MOLPROBE_CACHE_DIR", str(path))
+        yield path
+
+
 def run_cli(*argv: str) -> None:
     assert main(list(argv)) == 0
 

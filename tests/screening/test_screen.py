@@ -93,25 +93,27 @@ def test_sdf_input(models, tmp_path):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path, workers):
     """Killed after a few parts (in process, or with featurizing workers), the rerun redoes
-    only the missing chunks and gives the uninterrupted run's table."""
+    only the missing chunks and gives the uninterrupted run's table. Plumbing: the two ECFP
+    SNNs (the fast one with its descriptors), not the slower GINE and forest."""
     big = tmp_path / "big.csv"
     pd.DataFrame({"smiles": (LIBRARY * 40)}).to_csv(big, index=False)
-    ref = _screen(models, big, tmp_path / "ref.parquet", "--chunk-size", "20", ids=False)
+    members = [str(models / "snn"), str(models / "snn_fast")]
+    common = ["--models", *members, "--input", str(big), "--chunk-size", "20", "--no-progress"]
+    _run("screen", *common, "--output", str(tmp_path / "ref.parquet"))
+    ref = pd.read_parquet(tmp_path / "ref.parquet")
     out = tmp_path / "run.parquet"
-    cmd = [str(BIN / "molprobe"), "screen", "--models", str(models), "--input", str(big),
-           "--output", str(out), "--chunk-size", "20", "--no-progress", "--workers", workers]  # fmt: skip
+    cmd = [str(BIN / "molprobe"), "screen", *common, "--output", str(out), "--workers", workers]
     proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
     parts = Path(str(out) + ".parts")
     deadline = time.monotonic() + 900  # a loaded machine: the kill waits for 3 parts
     while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
-        time.sleep(0.05)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = len(list(parts.glob("part-*.parquet")))
     assert 3 <= done < 24, f"kill landed at {done} of 24 chunks"
     assert not out.exists()  # a killed run leaves no finished-looking output
-    _run("screen", "--models", str(models), "--input", str(big), "--output", str(out),
-         "--chunk-size", "20", "--no-progress", "--workers", workers)  # fmt: skip
+    _run("screen", *common, "--output", str(out), "--workers", workers)
     pd.testing.assert_frame_equal(ref, pd.read_parquet(out))
 
 
@@ -242,7 +244,7 @@ def test_score_chunk_reuses_work_without_changing_results(models, tox21_path, tm
     ensemble = load_ensemble([models])
     snn = next(m for m in ensemble.members if m.meta.model_name == "snn")
     assert block_key(snn.meta.featurizers[0]) == ECFP4_KEY  # the SNN reads the shared bits
-    rows = pd.read_csv(tox21_path, usecols=["smiles"], nrows=400, skiprows=range(1, 301))
+    rows = pd.read_csv(tox21_path, usecols=["smiles"], nrows=150, skiprows=range(1, 301))
     lib = rows["smiles"].tolist() + LIBRARY  # unseen Tox21 rows (salts, charges) + odd inputs
     path = tmp_path / "lib.csv"
     pd.DataFrame({"smiles": lib}).to_csv(path, index=False)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rdkit import Chem
 
-from molprobe.chem.featurize import make_featurizer, spec_difference
+from molprobe.chem.featurize import RDKitDescriptors, make_featurizer, parse_smiles, spec_difference
 from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec
 from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, check_featurizers, read_meta
@@ -70,20 +71,28 @@ class ModelInputs:
 
     # ------------------------------------------------------------------ from SMILES
 
-    def featurize(self, smiles: Sequence[str], cache: FeatureCache | None = None):
+    def featurize(
+        self,
+        smiles: Sequence[str],
+        cache: FeatureCache | None = None,
+        mols: Sequence[Chem.Mol | None] | None = None,
+    ):
         """The model input for ``smiles`` (standardized), featurized with the saved specs.
 
         ``cache``: raw blocks by :func:`block_key`, read and filled here; members of an
         ensemble share it (seeds differ in their fitted descriptor scaler, not in the raw
-        descriptors, fingerprints or graphs)."""
+        descriptors, fingerprints or graphs). ``mols``: aligned with ``smiles``, each either
+        exactly ``Chem.MolFromSmiles(smiles[i])`` (parsed from that very string, so atom
+        order and every descriptor value are the same) or None; descriptors read them
+        instead of parsing again."""
         smiles = list(smiles)
         specs = self.specs
         if self.kind == "vector":
-            return self._vectors(specs, smiles, cache)
+            return self._vectors(specs, smiles, cache, mols)
         raw = self._raw(specs[0], smiles, cache)
         if self.kind == "graph":
             if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
-                raw = raw.with_mol_features(self._vectors(specs[1:], smiles, cache))
+                raw = raw.with_mol_features(self._vectors(specs[1:], smiles, cache, mols))
             return raw
         ids = np.asarray(raw)
         vocab = self.meta.input_dims.get("vocab_size") or make_featurizer(specs[0]).vocab_size
@@ -116,21 +125,37 @@ class ModelInputs:
 
     # ------------------------------------------------------------------ helpers
 
-    def _raw(self, spec: dict, smiles: list[str], cache: FeatureCache | None):
+    def _raw(self, spec: dict, smiles: list[str], cache: FeatureCache | None, mols=None):
         key = block_key(spec)
         if cache is not None and key in cache:
             return cache[key]
         fz = make_featurizer(spec)
-        raw = fz.encode(smiles, fz.max_len)[0] if spec.get("name") == "tokens" else fz(smiles)
+        if spec.get("name") == "tokens":
+            raw = fz.encode(smiles, fz.max_len)[0]
+        elif mols is not None and isinstance(fz, RDKitDescriptors):
+            raw = descriptors_from_mols(fz, smiles, mols)
+        else:
+            raw = fz(smiles)
         if cache is not None:
             cache[key] = raw
         return raw
 
-    def _vectors(self, specs: list[dict], smiles: list[str], cache: FeatureCache | None):
+    def _vectors(self, specs: list[dict], smiles: list[str], cache: FeatureCache | None, mols=None):
         if self.meta.descriptor_scaler is None and any(
             s.get("name") == "descriptors" for s in specs
         ):
             raise MolprobeError(f"model {self.meta.model_name}: descriptor scaler missing")
-        blocks = [np.asarray(self._raw(s, smiles, cache), dtype=np.float32) for s in specs]
+        blocks = [np.asarray(self._raw(s, smiles, cache, mols), dtype=np.float32) for s in specs]
         X, _ = assemble_vectors(blocks, specs, self.meta.descriptor_scaler)
         return X
+
+
+def descriptors_from_mols(
+    fz: RDKitDescriptors, smiles: Sequence[str], mols: Sequence[Chem.Mol | None]
+) -> np.ndarray:
+    """``fz(smiles)`` (float32 (n, F)), reading ``mols[i]`` where given (it must be exactly
+    ``Chem.MolFromSmiles(smiles[i])``) and parsing ``smiles[i]`` where None."""
+    out = np.empty((len(smiles), fz.n_features), dtype=np.float32)
+    for i, (smi, mol) in enumerate(zip(smiles, mols, strict=True)):
+        out[i] = fz.mol_features(mol if mol is not None else parse_smiles(smi))
+    return out

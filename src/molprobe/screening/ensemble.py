@@ -20,7 +20,7 @@ from molprobe.chem.standardize import StandardizeRecipe
 from molprobe.errors import MolprobeError
 from molprobe.inference.inputs import ModelInputs
 from molprobe.inference.predict import predict_loaded
-from molprobe.screening.domain import DEFAULT_THRESHOLD, DomainModel
+from molprobe.screening.domain import DEFAULT_THRESHOLD, DomainModel, default_cache_dir
 from molprobe.training.checkpoint import META_FILE, LoadedModel, load_model
 
 REFERENCE_FILE = "train_smiles.txt"  # training molecules, one SMILES a line (domain reference)
@@ -118,7 +118,7 @@ def load_ensemble(
     if len(recipes) > 1:
         raise MolprobeError("the models were trained with different standardization recipes")
     recipe = StandardizeRecipe.from_spec(json.loads(recipes.pop()))
-    domain = DomainModel(threshold=ad_threshold).fit(reference)
+    domain = DomainModel(threshold=ad_threshold).fit(reference, cache_dir=default_cache_dir())
     return ModelEnsemble(members, dirs, list(tasks), members[0].meta.task_type, recipe, domain)
 
 

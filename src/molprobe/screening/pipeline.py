@@ -77,15 +77,18 @@ def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> F
     """Standardize one chunk from `read_molecules` and compute everything but predictions."""
     kept, rejected = standardize_frame(chunk, plan.recipe, keep_mols=True)
     # the standardizer's molecules serve the order-free pieces (ECFP4 bits for the domain and
-    # the ECFP members, alerts); order-dependent featurizers (descriptors, graphs) parse the
-    # canonical SMILES themselves, exactly as at training time
+    # the ECFP members, alerts); order-dependent featurizers (descriptors) read them only where
+    # the molecule was parsed from the very canonical SMILES (the input was canonical), else
+    # they parse the canonical SMILES themselves, exactly as at training time
     mols = kept.pop("mol").tolist()
     std = kept["smiles"].tolist()
     ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
+    alerts = alert_names(mols)  # before any descriptor sets properties on the molecules
     blocks: dict[str, object] = {ECFP4_KEY: ecfp4}
     if std:
+        canonical = canonical_mols(mols, kept["input_smiles"].tolist(), std)
         for inputs in plan.inputs:  # fills `blocks` with every raw block the member reads
-            inputs.featurize(std, blocks)
+            inputs.featurize(std, blocks, canonical)
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return FeaturizedChunk(
         index=index,
@@ -94,8 +97,16 @@ def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> F
         rejected=rejected.reset_index(drop=True),
         blocks=blocks,
         similarity=plan.domain.similarity_from_fingerprints(ecfp4),
-        alerts=alert_names(mols),
+        alerts=alerts,
     )
+
+
+def canonical_mols(
+    mols: Sequence[Chem.Mol | None], inputs: Sequence[str], std: Sequence[str]
+) -> list[Chem.Mol | None]:
+    """The standardizer's molecule where its input (stripped) is the canonical SMILES: then
+    it is ``Chem.MolFromSmiles(std[i])`` itself; None elsewhere (parse ``std[i]`` again)."""
+    return [m if s.strip() == c else None for m, s, c in zip(mols, inputs, std, strict=True)]
 
 
 # --------------------------------------------------------------------------- worker processes

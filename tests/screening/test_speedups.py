@@ -1,0 +1,92 @@
+"""Screening short cuts give exactly the values of the long way (real RDKit, real molecules)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit import Chem, DataStructs
+
+from molprobe.chem.featurize import FastDescriptors, RDKitDescriptors
+from molprobe.chem.io import read_molecules
+from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
+from molprobe.inference.inputs import descriptors_from_mols
+from molprobe.screening.domain import (
+    CACHE_ENV,
+    DomainModel,
+    default_cache_dir,
+    fingerprints,
+)
+from molprobe.screening.pipeline import alert_names, canonical_mols
+
+
+@pytest.fixture(scope="module")
+def standardized(tox21_path):
+    """Tox21's first 800 rows, standardized as screening does (molecules kept)."""
+    chunk = next(iter(read_molecules(tox21_path, chunk_size=800)))
+    kept, _ = standardize_frame(chunk, StandardizeRecipe(), keep_mols=True)
+    mols = kept.pop("mol").tolist()
+    return kept["input_smiles"].tolist(), kept["smiles"].tolist(), mols
+
+
+def test_descriptors_read_from_canonical_molecules_are_identical(standardized):
+    inputs, std, mols = standardized
+    fingerprints(mols), alert_names(mols)  # what the pipeline does to them first
+    canonical = canonical_mols(mols, inputs, std)
+    n_reused = sum(m is not None for m in canonical)
+    assert 0.5 * len(std) < n_reused < len(std)  # both paths are exercised
+    fast = FastDescriptors()
+    assert np.array_equal(descriptors_from_mols(fast, std, canonical), fast(std), equal_nan=True)
+    full = RDKitDescriptors()
+    got = descriptors_from_mols(full, std[:150], canonical[:150])
+    assert np.array_equal(got, full(std[:150]), equal_nan=True)
+
+
+def test_canonical_mols_only_where_the_input_is_the_canonical_smiles():
+    mols = [Chem.MolFromSmiles(s) for s in ("OCC", "CCO")]
+    got = canonical_mols(mols, ["OCC", " CCO "], ["CCO", "CCO"])
+    assert got[0] is None and got[1] is mols[1]
+
+
+def rdkit_max_similarity(reference: list[str], queries: list[str]) -> np.ndarray:
+    from rdkit.Chem import rdFingerprintGenerator
+
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    ref = [gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in reference]
+    return np.array(
+        [max(DataStructs.BulkTanimotoSimilarity(gen.GetFingerprint(Chem.MolFromSmiles(q)), ref))
+         for q in queries]
+    )  # fmt: skip
+
+
+def test_domain_cache_gives_the_same_reference_and_is_read_back(tmp_path, standardized):
+    _, std, mols = standardized
+    reference, queries = std[:300] + ["not a smiles"], mols[300:400]
+    plain = DomainModel().fit(reference)
+    cached = DomainModel().fit(reference, cache_dir=tmp_path)
+    (cache_file,) = tmp_path.glob("domain-*.npy")
+    again = DomainModel().fit(reference, cache_dir=tmp_path)
+    for model in (cached, again):
+        assert np.array_equal(model.reference_bits_, plain.reference_bits_)
+        assert np.array_equal(model.reference_counts_, plain.reference_counts_)
+    sim = again.similarity(queries)
+    expected = rdkit_max_similarity(std[:300], std[300:400])
+    np.testing.assert_allclose(sim, expected, rtol=1e-6)
+    # the file is what a later process reads: overwrite it with an empty-fingerprint reference
+    np.save(cache_file, np.zeros((5, 256), np.uint8))
+    assert np.all(DomainModel().fit(reference, cache_dir=tmp_path).similarity(queries) == 0)
+    # another reference set has its own file; an unreadable file is recomputed
+    DomainModel().fit(std[:200], cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("domain-*.npy"))) == 2
+    cache_file.write_bytes(b"garbage")
+    redone = DomainModel().fit(reference, cache_dir=tmp_path)
+    assert np.array_equal(redone.reference_bits_, plain.reference_bits_)
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    assert default_cache_dir() == tmp_path
+    monkeypatch.setenv(CACHE_ENV, "")
+    assert default_cache_dir() is None
+    monkeypatch.delenv(CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "molprobe"
