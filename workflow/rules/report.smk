@@ -286,23 +286,7 @@ rule report_dynamics:
 # ------------------------------------------------------------------------------- screen
 # Conformal sets of the hit list: Mondrian thresholds per task from the validation parts of
 # the screening families' runs on `screen.split` (all seeds; test is not read), at the error
-# rate `report: conformal_alpha:` (null: no sets).
-
-
-def conformal_runs(dataset):
-    _, seeds, _ = split_settings()
-    s = screen_settings()
-    return [
-        f"{RESULTS}/{dataset}/models/{m}/{s['split']}/seed{seed}"
-        for m in s["models"]
-        for seed in seeds
-    ]
-
-
-def conformal_input(wildcards):
-    if report_settings().get("conformal_alpha") is None:
-        return {}
-    return {"conformal": f"{RESULTS}/{wildcards.dataset}/conformal.csv"}
+# rate `report: conformal_alpha:` (null: no sets); helpers in common.smk.
 
 
 rule conformal:
