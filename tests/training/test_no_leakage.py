@@ -81,17 +81,38 @@ def leaks(jobs: list[Job], dataset: str = "tox21") -> list[str]:
     return problems
 
 
-def dry_run(*extra: str) -> list[Job]:
+def start_dry_run(*extra: str) -> subprocess.Popen:
+    """``snakemake -n -p --forceall`` started in the background (read it with
+    :func:`dry_run_jobs`): the two DAGs of this module are built at the same time."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     cmd = ["snakemake", "-n", "-p", "--forceall", "--nolock", *extra]
-    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    return parse_dry_run(out.stdout + out.stderr)
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def dry_run_jobs(proc: subprocess.Popen) -> list[Job]:
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-4000:]
+    return parse_dry_run(out)
+
+
+LEAK_URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/toxcast_data.csv.gz"
 
 
 @pytest.fixture(scope="module")
-def default_jobs() -> list[Job]:
-    return dry_run()
+def dags(tmp_path_factory) -> tuple[list[Job], list[Job]]:
+    """The default DAG and, built alongside, the fetch of Tox21 under a config whose Tox21
+    entry points at the ToxCast file (the swap shows in that one job: only its target)."""
+    override = tmp_path_factory.mktemp("leak") / "leak.yaml"
+    override.write_text(f"datasets:\n  tox21:\n    url: {LEAK_URL}\n")
+    swapped = start_dry_run("--configfile", "config/config.yaml", str(override), "--", TOX21_RAW)
+    default = start_dry_run()
+    return dry_run_jobs(default), dry_run_jobs(swapped)
+
+
+@pytest.fixture(scope="module")
+def default_jobs(dags) -> list[Job]:
+    return dags[0]
 
 
 def test_default_dag_trains_tox21_models_on_tox21_alone(default_jobs):
@@ -107,7 +128,7 @@ def test_default_dag_trains_tox21_models_on_tox21_alone(default_jobs):
                           for j in finals)  # fmt: skip
 
 
-def test_checker_finds_planted_leaks(default_jobs, tmp_path):
+def test_checker_finds_planted_leaks(default_jobs, dags):
     """Positive controls: a Tox21 training job reading ToxCast's molecule table, and the
     Tox21 registry entry pointing at the ToxCast file."""
     planted = list(default_jobs) + [
@@ -117,8 +138,6 @@ def test_checker_finds_planted_leaks(default_jobs, tmp_path):
     ]
     found = leaks(planted)
     assert len(found) == 1 and "toxcast" in found[0] and "train_final" in found[0]
-    url = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/toxcast_data.csv.gz"
-    override = tmp_path / "leak.yaml"
-    override.write_text(f"datasets:\n  tox21:\n    url: {url}\n")
-    swapped = dry_run("--configfile", "config/config.yaml", str(override))
+    swapped = dags[1]
+    assert [j.rule for j in swapped] == ["fetch"]
     assert any(p.startswith("fetch of tox21 reads") for p in leaks(swapped))
