@@ -118,8 +118,7 @@ def test_hit_thresholds_read_validation_only_and_the_hit_list_shows_sets():
                         "T1": [0.99, 0.5, 0.0005], "T1_std": [0.01, 0.1, 0.0],
                         "score": [0.99, 0.5, 0.0005]})  # fmt: skip
     page = screen_page("lib", np.array([0.99, 0.5, 0.0005]), top, {"T1": t})
-    front = triage_frames(page_top := top.assign(T1_set=prediction_sets(top["T1"], t)))[0]
-    assert list(front["set"]) == list(page_top["T1_set"])
+    front = triage_frames(top.assign(T1_set=prediction_sets(top["T1"], t)))[0]
     assert front["set"].iloc[0] == "active" and front["set"].iloc[2] == "inactive"
     assert "Mondrian conformal" in page.texts["hits.html"] and ",set" in page.texts["hits.csv"]
     assert sum(page.numbers["top_sets"].values()) == 3
@@ -153,3 +152,14 @@ def test_cli_conformal_and_report_screen(tmp_path):
     assert "set" in pd.read_csv(outdir / "hits.csv").columns
     head = json.loads((outdir / "headline.json").read_text())
     assert sum(head["numbers"]["top_sets"].values()) == 2
+
+
+def test_schema_default_error_rate_is_the_library_default():
+    import yaml
+
+    from molprobe.reporting.conformal import ALPHA as LIBRARY_ALPHA
+    from tests.conftest import REPO
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    report = schema["properties"]["report"]["properties"]
+    assert report["conformal_alpha"]["default"] == LIBRARY_ALPHA
