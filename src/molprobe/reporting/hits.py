@@ -47,7 +47,8 @@ def triage_frames(top: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         same = top["smiles"].astype(str) == top["std_smiles"].astype(str)
         if not same.all():
             front["input_smiles"] = np.where(same, "", top["smiles"].astype(str))
-    used = set(FIRST) | {"row", "std_smiles", "explained_task", "atom_weights", "explained_by"}
+    used = set(FIRST) | {"rank", "row", "std_smiles", "explained_task", "atom_weights",
+                         "explained_by"}  # fmt: skip
     details = top[[c for c in top.columns if c not in used]].reset_index(drop=True)
     return front, details
 
