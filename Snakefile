@@ -35,6 +35,7 @@ include: "workflow/rules/probe.smk"
 include: "workflow/rules/screen.smk"
 include: "workflow/rules/shortcuts.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/pretrain.smk"
 
 
 # small bookkeeping jobs run on the submitting node, never as cluster jobs

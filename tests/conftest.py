@@ -11,6 +11,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# screening caches the applicability-domain reference fingerprints; the tests (and the workflow
+# and CLI subprocesses they start, which inherit this environment) keep theirs out of ~/.cache
+if "MOLPROBE_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["MOLPROBE_CACHE_DIR"] = tempfile.mkdtemp(prefix="molprobe-test-cache-")
+
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")

@@ -5,7 +5,9 @@ job that trains or studies a Tox21 model (everything under ``results/tox21/`` bu
 screening of libraries, and the shared ``results/dynamics/`` modules) must descend from the
 Tox21 file alone, and that file must be fetched from the Tox21 URL. The checker is shown to
 catch a planted leak (a training job reading ToxCast molecules, a Tox21 entry pointing at
-the ToxCast file)."""
+the ToxCast file). The one sanctioned crossing is the ``pretrain`` rule: `molprobe pretrain`
+reads the SMILES of other datasets and nothing else (``tests/training/test_pretrain.py``), so
+what descends through it carries structures, not labels."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from tests.conftest import BIN, REPO
 
 TOX21_RAW = "data/raw/tox21.csv.gz"
 TRAINING_RULES = {"train", "train_final", "train_clean", "train_depth"}
+STRUCTURE_ONLY_RULES = {"pretrain"}  # read other datasets' SMILES only, never their labels
 
 
 @dataclass
@@ -45,7 +48,8 @@ def parse_dry_run(text: str) -> list[Job]:
 
 
 def raw_sources(jobs: list[Job]) -> dict[int, set[str]]:
-    """For each job (by position): the raw data files among its transitive inputs."""
+    """For each job (by position): the raw data files among its transitive inputs, not
+    counting what reaches it through a :data:`STRUCTURE_ONLY_RULES` job."""
     producer = {out: i for i, j in enumerate(jobs) for out in j.outputs}
     memo: dict[int, set[str]] = {}
 
@@ -56,7 +60,7 @@ def raw_sources(jobs: list[Job]) -> dict[int, set[str]]:
             for f in jobs[i].inputs:
                 if f.startswith("data/raw/"):
                     found.add(f)
-                if f in producer:
+                if f in producer and jobs[producer[f]].rule not in STRUCTURE_ONLY_RULES:
                     found |= sources(producer[f])
             memo[i] = found
         return memo[i]
@@ -81,17 +85,38 @@ def leaks(jobs: list[Job], dataset: str = "tox21") -> list[str]:
     return problems
 
 
-def dry_run(*extra: str) -> list[Job]:
+def start_dry_run(*extra: str) -> subprocess.Popen:
+    """``snakemake -n -p --forceall`` started in the background (read it with
+    :func:`dry_run_jobs`): the two DAGs of this module are built at the same time."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     cmd = ["snakemake", "-n", "-p", "--forceall", "--nolock", *extra]
-    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    return parse_dry_run(out.stdout + out.stderr)
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def dry_run_jobs(proc: subprocess.Popen) -> list[Job]:
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-4000:]
+    return parse_dry_run(out)
+
+
+LEAK_URL = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/toxcast_data.csv.gz"
 
 
 @pytest.fixture(scope="module")
-def default_jobs() -> list[Job]:
-    return dry_run()
+def dags(tmp_path_factory) -> tuple[list[Job], list[Job]]:
+    """The default DAG and, built alongside, the fetch of Tox21 under a config whose Tox21
+    entry points at the ToxCast file (the swap shows in that one job: only its target)."""
+    override = tmp_path_factory.mktemp("leak") / "leak.yaml"
+    override.write_text(f"datasets:\n  tox21:\n    url: {LEAK_URL}\n")
+    swapped = start_dry_run("--configfile", "config/config.yaml", str(override), "--", TOX21_RAW)
+    default = start_dry_run()
+    return dry_run_jobs(default), dry_run_jobs(swapped)
+
+
+@pytest.fixture(scope="module")
+def default_jobs(dags) -> list[Job]:
+    return dags[0]
 
 
 def test_default_dag_trains_tox21_models_on_tox21_alone(default_jobs):
@@ -107,7 +132,7 @@ def test_default_dag_trains_tox21_models_on_tox21_alone(default_jobs):
                           for j in finals)  # fmt: skip
 
 
-def test_checker_finds_planted_leaks(default_jobs, tmp_path):
+def test_checker_finds_planted_leaks(default_jobs, dags):
     """Positive controls: a Tox21 training job reading ToxCast's molecule table, and the
     Tox21 registry entry pointing at the ToxCast file."""
     planted = list(default_jobs) + [
@@ -117,8 +142,24 @@ def test_checker_finds_planted_leaks(default_jobs, tmp_path):
     ]
     found = leaks(planted)
     assert len(found) == 1 and "toxcast" in found[0] and "train_final" in found[0]
-    url = "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/toxcast_data.csv.gz"
-    override = tmp_path / "leak.yaml"
-    override.write_text(f"datasets:\n  tox21:\n    url: {url}\n")
-    swapped = dry_run("--configfile", "config/config.yaml", str(override))
+    swapped = dags[1]
+    assert [j.rule for j in swapped] == ["fetch"]
     assert any(p.startswith("fetch of tox21 reads") for p in leaks(swapped))
+
+
+def test_structures_only_pretraining_is_not_a_leak_but_the_same_path_elsewhere_is():
+    """A Tox21 run started from an encoder pretrained on MUV structures (rule `pretrain`)
+    reads no MUV label; the same file made by any other rule counts as a MUV source."""
+    jobs = [
+        Job("fetch", [], [TOX21_RAW], "molprobe fetch tox21 --url https://host/tox21.csv.gz"),
+        Job("fetch", [], ["data/raw/muv.csv.gz"], "molprobe fetch muv --url https://host/muv.csv.gz"),
+        Job("standardize", [TOX21_RAW], ["results/tox21/data/molecules.parquet"]),
+        Job("pretrain", ["data/raw/muv.csv.gz", "results/tox21/data/molecules.parquet"],
+            ["results/pretrain/gine/model.pt"]),
+        Job("train", ["results/tox21/data/molecules.parquet", "results/pretrain/gine/model.pt"],
+            ["results/tox21/models/gine_pre/random/seed0/meta.json"]),
+    ]  # fmt: skip
+    assert leaks(jobs) == []
+    jobs[3].rule = "standardize"  # not structures-only: the MUV file now reaches the run
+    found = leaks(jobs)
+    assert len(found) == 1 and "muv" in found[0] and found[0].startswith("train ->")

@@ -6,6 +6,7 @@ starts a real Tox21 fine-tuning run."""
 from __future__ import annotations
 
 import gzip
+import json
 
 import numpy as np
 import pandas as pd
@@ -13,12 +14,14 @@ import pytest
 import torch
 
 from molprobe.chem.graphs import MolGraph
+from molprobe.cli import main
 from molprobe.training.data import Split
 from molprobe.training.loop import fit, make_train_config
 from molprobe.training.pretrain import (
     STRUCTURE_COLUMNS,
     PretrainConfig,
     pretrain_encoder,
+    pretrain_on_files,
     read_structures,
 )
 from tests.training._data import tox21_slice
@@ -78,3 +81,26 @@ def test_pretrained_encoder_predicts_descriptors_and_starts_finetuning(muv_file,
     start = res.encoder[key]
     assert (model.state_dict()[key] - start).norm() < 0.5 * (fresh.state_dict()[key] - start).norm()
     assert model.state_dict()["head.3.weight"].shape[0] == Y.shape[1]
+
+
+def test_cli_pretrain_writes_a_headless_encoder_without_the_excluded_structures(muv_file, tmp_path):
+    """`molprobe pretrain` (the rule `pretrain`): structures only, the fine-tuning set's
+    structures left out, a seeded sample; model.pt holds no head, meta.json says what it read."""
+    path, _ = muv_file
+    some = read_structures([path])["smiles"].iloc[:50].tolist()
+    exclude = tmp_path / "molecules.parquet"
+    pd.DataFrame({"mol_id": range(50), "smiles": some, "T1": 1.0}).to_parquet(exclude)
+    out = tmp_path / "pretrain" / "gine"
+    rc = main(["pretrain", "--structures", str(path), "--exclude", str(exclude),
+               "--params", "n_layers=2", "width=16", "pool=mean", "epochs=2",
+               "--descriptors", *DESCRIPTORS, "--max-structures", "300", "--device", "cpu",
+               "--threads", "1", "--output-dir", str(out)])  # fmt: skip
+    assert rc == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["n_molecules"] == 300 and meta["n_excluded"] == 50
+    assert meta["descriptors"] == DESCRIPTORS and meta["sources"] == ["muv_slice.csv"]
+    state = torch.load(out / "model.pt")
+    assert state and not any(k.startswith("head.") for k in state)
+    assert len(pd.read_csv(out / "history.csv")) == 2
+    with pytest.raises(Exception, match="no structures"):
+        pretrain_on_files([path], PretrainConfig(), exclude=set(read_structures([path])["smiles"]))

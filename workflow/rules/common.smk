@@ -657,6 +657,25 @@ def report_settings():
     return r
 
 
+# ---------------------------------------- helpers of report.smk: conformal sets of the hits
+
+
+def conformal_runs(dataset):
+    _, seeds, _ = split_settings()
+    s = screen_settings()
+    return [
+        f"{RESULTS}/{dataset}/models/{m}/{s['split']}/seed{seed}"
+        for m in s["models"]
+        for seed in seeds
+    ]
+
+
+def conformal_input(wildcards):
+    if report_settings().get("conformal_alpha") is None:
+        return {}
+    return {"conformal": f"{RESULTS}/{wildcards.dataset}/conformal.csv"}
+
+
 def report_enabled(stage):
     return stage in report_settings()["stages"]
 

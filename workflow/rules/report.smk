@@ -284,10 +284,35 @@ rule report_dynamics:
 
 
 # ------------------------------------------------------------------------------- screen
+# Conformal sets of the hit list: Mondrian thresholds per task from the validation parts of
+# the screening families' runs on `screen.split` (all seeds; test is not read), at the error
+# rate `report: conformal_alpha:` (null: no sets); helpers in common.smk.
+
+
+rule conformal:
+    input:
+        valid=lambda wc: [
+            f"{d}/valid_predictions.parquet" for d in conformal_runs(wc.dataset)
+        ],
+        metrics=lambda wc: [f"{d}/metrics.json" for d in conformal_runs(wc.dataset)],
+    output:
+        f"{RESULTS}/{{dataset}}/conformal.csv",
+    log:
+        f"{RESULTS}/logs/{{dataset}}/conformal.log",
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
+    params:
+        runs=lambda wc: conformal_runs(wc.dataset),
+        alpha=lambda wc: report_settings()["conformal_alpha"],
+    shell:
+        "molprobe conformal {params.runs:q} --alpha {params.alpha} --output {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule report_screen:
     input:
+        unpack(conformal_input),
         hits=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.parquet",
         top=f"{RESULTS}/{{dataset}}/screen/{{library}}/hits.top.explained.csv",
     output:
@@ -321,9 +346,13 @@ rule report_screen:
     params:
         outdir=lambda wc: f"{REPORT}/{wc.dataset}/screen/{wc.library}",
         n=lambda wc: report_settings()["n_hits"],
+        conformal=lambda wc, input: (
+            f"--conformal {input.conformal}" if "conformal" in input.keys() else ""
+        ),
     shell:
         "molprobe report screen --library {wildcards.library:q} --hits {input.hits:q}"
-        " --top {input.top:q} --n-top {params.n} --output-dir {params.outdir:q} > {log:q} 2>&1"
+        " --top {input.top:q} --n-top {params.n} {params.conformal}"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
 # ------------------------------------------------------------------------------- summary

@@ -20,7 +20,8 @@ COMMAND_MODULES = {
     "molprobe.cli.data": ("standardize",),
     "molprobe.cli.featurize": ("featurize",),
     "molprobe.cli.train": ("train", "evaluate", "compare"),
-    "molprobe.cli.final": ("train-final", "calibration"),
+    "molprobe.cli.final": ("train-final", "calibration", "conformal"),
+    "molprobe.cli.pretrain": ("pretrain",),
     "molprobe.cli.distill": ("distill",),
     "molprobe.cli.dynamics": ("gradients", "planted-credit", "attention"),
     "molprobe.cli.report": ("report",),  # report data/models/probes/dynamics/screen/summary

@@ -1,6 +1,7 @@
 """CLI: ``molprobe train-final`` (one family on every labeled molecule, for the epoch count
-its split runs chose) and ``molprobe calibration`` (reliability, ECE and ensemble spread of
-the split runs' predictions)."""
+its split runs chose), ``molprobe calibration`` (reliability, ECE, ensemble spread and
+conformal coverage of the split runs' predictions) and ``molprobe conformal`` (the hit list's
+conformal thresholds from the split runs' validation predictions)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from molprobe.fileio import write_atomic, write_json
 
 
 def register(sub) -> None:
-    """Add ``train-final`` and ``calibration`` to the `molprobe` parser."""
+    """Add ``train-final``, ``calibration`` and ``conformal`` to the `molprobe` parser."""
     from molprobe.models.registry import MODELS
 
     p = sub.add_parser(
@@ -55,7 +56,23 @@ def register(sub) -> None:
     c.add_argument("--output", type=Path, required=True, help="calibration.csv to write")
     c.add_argument("--plot", type=Path, help="reliability diagram (.png / .pdf / .svg)")
     c.add_argument("--bins", type=int, default=None, help="equal-width probability bins")
+    c.add_argument("--alpha", type=float, default=None,
+                   help="error rate of the conformal sets (default 0.1)")  # fmt: skip
     c.set_defaults(func=cmd_calibration)
+
+    k = sub.add_parser(
+        "conformal",
+        help="Mondrian conformal thresholds per task for the hit list (validation only)",
+        description="Per task, class-conditional split-conformal thresholds of the ensemble "
+        "(mean probability of the given runs' families per seed) calibrated on the runs' "
+        "validation predictions pooled over seeds; test predictions are not read.",
+    )
+    k.add_argument("runs", type=Path, nargs="+",
+                   help="run folders (valid_predictions.parquet beside metrics.json)")  # fmt: skip
+    k.add_argument("--alpha", type=float, default=None,
+                   help="error rate per class (default 0.1)")  # fmt: skip
+    k.add_argument("--output", type=Path, required=True, help="thresholds CSV to write")
+    k.set_defaults(func=cmd_conformal)
 
 
 def _read_json(path: Path) -> dict:
@@ -110,7 +127,7 @@ def cmd_calibration(args: argparse.Namespace) -> int:
 
     runs = read_run_predictions(args.runs)
     bins = args.bins or N_BINS
-    result = calibration_table(runs, bins)
+    result = calibration_table(runs, bins, **_alpha(args))
     write_atomic(args.output, lambda p: result.table.to_csv(p, index=False))
     if args.plot:
         from molprobe.reporting.plots import close
@@ -120,4 +137,20 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         write_atomic(args.plot, lambda p: fig.savefig(p, dpi=150, format=fmt))
         close(fig)
     print(result.summary.to_string(index=False))
+    return 0
+
+
+def _alpha(args: argparse.Namespace) -> dict:
+    return {} if args.alpha is None else {"alpha": args.alpha}
+
+
+def cmd_conformal(args: argparse.Namespace) -> int:
+    from molprobe.reporting.calibration import conformal_thresholds, read_run_predictions
+    from molprobe.reporting.conformal import thresholds_frame
+
+    frame = thresholds_frame(
+        conformal_thresholds(read_run_predictions(args.runs, test=False), **_alpha(args))
+    )
+    write_atomic(args.output, lambda p: frame.to_csv(p, index=False))
+    print(frame.to_string(index=False))
     return 0

@@ -5,7 +5,7 @@ Snakemake report: PNG/SVG figures, HTML tables with a CSV twin, ``headline.json`
     molprobe report depth     --table depth.csv --output depth.png
     molprobe report probes    --model snn --probes probes.parquet [--neurons neurons.parquet] --output-dir ...
     molprobe report dynamics  --gradients gradients.parquet [--through-time ...] [--lstm-credit ...] --output-dir ...
-    molprobe report screen    --hits hits.parquet --top hits.top.csv --output-dir ...
+    molprobe report screen    --hits hits.parquet --top hits.top.csv [--conformal thresholds.csv] --output-dir ...
     molprobe report summary   --headlines */headline.json --rst summary.rst --html summary.html
     molprobe report findings  (see molprobe.cli.report_findings)
 """
@@ -22,6 +22,7 @@ from molprobe.cli.options import add_output_dir
 from molprobe.cli.report_findings import register_findings
 from molprobe.errors import InputError
 from molprobe.fileio import atomic_path, write_json
+from molprobe.reporting.conformal import thresholds_from_frame
 from molprobe.reporting.pages import N_EXAMPLES, N_HITS, OUTPUTS, RunRecord, StagePage
 
 __all__ = ["OUTPUTS", "register"]  # OUTPUTS: files each stage writes into --output-dir
@@ -83,6 +84,7 @@ def register(sub) -> None:
     s.add_argument("--hits", required=True, type=Path, help="hits.parquet (every scored molecule)")
     s.add_argument("--top", required=True, type=Path, help="hits.top.csv (ranked top hits)")
     s.add_argument("--n-top", type=int, default=N_HITS, help="hits drawn in the grid")
+    s.add_argument("--conformal", type=Path, help="`molprobe conformal` thresholds: hit sets")
     _outdir(s, run_screen)
 
     u = rsub.add_parser("summary", help="headline numbers of every stage for the summary page")
@@ -117,10 +119,6 @@ def _read_json(path: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError) as err:
         raise InputError(path, f"cannot read JSON ({err})") from None
-
-
-def _optional(path: Path | None) -> pd.DataFrame:
-    return _read_table(path) if path is not None else pd.DataFrame()
 
 
 def _save_figure(fig, path: Path) -> None:
@@ -208,8 +206,8 @@ def run_depth(args) -> int:
 def run_probes(args) -> int:
     from molprobe.reporting.pages import probes_page
 
-    probes, neurons, examples = (_read_table(args.probes), _optional(args.neurons),
-                                 _optional(args.examples))  # fmt: skip
+    probes, neurons, examples = (_read_table(p) if p is not None else pd.DataFrame()
+                                 for p in (args.probes, args.neurons, args.examples))  # fmt: skip
     return _write_page(probes_page(args.model, probes, neurons, examples), args.outdir)
 
 
@@ -235,7 +233,8 @@ def run_screen(args) -> int:
     top = _read_table(args.top).head(args.n_top)
     if "smiles" not in top.columns:
         raise InputError(args.top, "no 'smiles' column")
-    return _write_page(screen_page(args.library, scores, top), args.outdir)
+    conformal = thresholds_from_frame(_read_table(args.conformal)) if args.conformal else None
+    return _write_page(screen_page(args.library, scores, top, conformal), args.outdir)
 
 
 def run_summary(args) -> int:

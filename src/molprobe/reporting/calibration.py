@@ -4,7 +4,10 @@ Per split x seed, task and model (each family, and ``ensemble``: the mean probab
 the families): the expected calibration error (ECE) of the test predictions, raw and after
 Platt scaling fitted per task on the **validation** predictions only (:class:`PlattScaler`),
 the Brier score, and for the ensemble the ROC-AUC of its spread (std of the member
-probabilities) for wrong against right calls at threshold 0.5 (:func:`spread_auc`).
+probabilities) for wrong against right calls at threshold 0.5 (:func:`spread_auc`), and
+the test coverage of Mondrian conformal sets calibrated on that run's validation part
+(:mod:`molprobe.reporting.conformal`). :func:`conformal_thresholds` calibrates the sets of
+the hit list.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from molprobe.errors import InputError, MolprobeError
+from molprobe.reporting.conformal import ALPHA, MondrianThresholds, fit_mondrian, set_coverage
 from molprobe.reporting.findings import expected_calibration_error
 
 __all__ = ["expected_calibration_error"]  # the findings page's ECE, one definition
@@ -27,6 +31,7 @@ N_BINS = 10  # equal-width probability bins of the ECE and the reliability diagr
 THRESHOLD = 0.5  # probability at which a prediction is called active
 N_NULL_DRAWS = 20  # label draws of the null ECE
 EPS = 1e-6
+CONFORMAL_SUMMARY = ("cov_active", "cov_inactive", "set_both", "set_empty")
 
 
 @dataclass
@@ -45,7 +50,8 @@ class RunPredictions:
 class CalibrationResult:
     """table: one row per split x seed x model x task (n, n_pos, ece, ece_null: the ECE a
     perfectly calibrated model would show on these molecules, ece_platt, brier, brier_platt,
-    spread_auc); summary: per split x model the task mean over seeds (ece,
+    spread_auc; conformal sets fitted on validation at error rate alpha, on test: cov_active,
+    cov_inactive, set_active, set_inactive, set_both, set_empty (fractions)); summary: per split x model the task mean over seeds (ece,
     ece_max over tasks, ece_platt, spread_auc, n_seeds); curves: reliability bins pooled over
     seeds (split, model, scaling, task, bin, n, predicted, observed)."""
 
@@ -54,13 +60,14 @@ class CalibrationResult:
     curves: pd.DataFrame
 
 
-def read_run_predictions(dirs: Sequence[Path]) -> list[RunPredictions]:
-    """Runs from folders holding metrics.json, predictions.parquet, valid_predictions.parquet."""
+def read_run_predictions(dirs: Sequence[Path], test: bool = True) -> list[RunPredictions]:
+    """Runs from folders holding metrics.json, predictions.parquet, valid_predictions.parquet
+    (``test=False``: predictions.parquet is not read; the runs' test tables are empty)."""
     runs = []
     for d in map(Path, dirs):
         try:
             m = json.loads((d / "metrics.json").read_text())
-            test = pd.read_parquet(d / "predictions.parquet")
+            test_frame = pd.read_parquet(d / "predictions.parquet") if test else pd.DataFrame()
             valid = pd.read_parquet(d / "valid_predictions.parquet")
         except (FileNotFoundError, json.JSONDecodeError, OSError) as err:
             msg = f"not a run folder with test and validation predictions ({err})"
@@ -68,7 +75,7 @@ def read_run_predictions(dirs: Sequence[Path]) -> list[RunPredictions]:
         if m.get("task_type", "classification") != "classification":
             raise InputError(d, "calibration needs a classification run")
         runs.append(RunPredictions(m.get("name", m["model"]), m["split"]["name"],
-                                   int(m["seed"]), test, valid))  # fmt: skip
+                                   int(m["seed"]), test_frame, valid))  # fmt: skip
     if not runs:
         raise MolprobeError("no runs to calibrate")
     return runs
@@ -134,7 +141,8 @@ def spread_auc(y: np.ndarray, members: np.ndarray, threshold: float = THRESHOLD)
     return float(roc_auc_score(wrong, spread))
 
 
-def _aligned(runs: Sequence[RunPredictions], part: str) -> list[pd.DataFrame]:
+def aligned(runs: Sequence[RunPredictions], part: str) -> list[pd.DataFrame]:
+    """The ``part`` ("test" | "valid") tables of ``runs`` on their common molecules."""
     frames = [getattr(r, part).set_index("mol_id") for r in runs]
     common = frames[0].index
     for f in frames[1:]:
@@ -142,14 +150,16 @@ def _aligned(runs: Sequence[RunPredictions], part: str) -> list[pd.DataFrame]:
     return [f.loc[common] for f in frames]
 
 
-def _scores(y, p, p_valid, y_valid, bins) -> dict:
+def _scores(y, p, p_valid, y_valid, bins, alpha) -> dict:
     scaled = PlattScaler().fit(p_valid, y_valid).transform(p)
+    conformal = set_coverage(y, p, fit_mondrian(y_valid, p_valid, alpha))
     return {
         "ece": expected_calibration_error(y, p, bins),
         "ece_null": null_ece(p, bins),
         "ece_platt": expected_calibration_error(y, scaled, bins),
         "brier": float(np.mean((p - y) ** 2)),
         "brier_platt": float(np.mean((scaled - y) ** 2)),
+        **conformal,
         "_scaled": scaled,
     }
 
@@ -160,14 +170,16 @@ def _labelled(frame: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarray]:
     return y[keep], frame[task].to_numpy(dtype=float)[keep]
 
 
-def calibration_table(runs: Sequence[RunPredictions], bins: int = N_BINS) -> CalibrationResult:
+def calibration_table(
+    runs: Sequence[RunPredictions], bins: int = N_BINS, alpha: float = ALPHA
+) -> CalibrationResult:
     """Score every run and, per split x seed with >= 2 families, their ensemble."""
     rows, pooled = [], []
     groups: dict[tuple[str, int], list[RunPredictions]] = {}
     for r in runs:
         groups.setdefault((r.split, r.seed), []).append(r)
     for (split, seed), group in sorted(groups.items()):
-        tests, valids = _aligned(group, "test"), _aligned(group, "valid")
+        tests, valids = aligned(group, "test"), aligned(group, "valid")
         models = [(r.name, [t], [v]) for r, t, v in zip(group, tests, valids, strict=True)]
         if len(group) >= 2:
             models.append(("ensemble", tests, valids))
@@ -180,7 +192,7 @@ def calibration_table(runs: Sequence[RunPredictions], bins: int = N_BINS) -> Cal
                 pv = np.mean([_labelled(f, task)[1] for f in v_frames], axis=0)
                 if len(y) == 0:
                     continue
-                s = _scores(y, p, pv, yv, bins)
+                s = _scores(y, p, pv, yv, bins, alpha)
                 scaled = s.pop("_scaled")
                 spread = spread_auc(y, members) if len(t_frames) > 1 else float("nan")
                 rows.append({"split": split, "seed": seed, "model": name, "task": task,
@@ -195,16 +207,43 @@ def calibration_table(runs: Sequence[RunPredictions], bins: int = N_BINS) -> Cal
 
 def summarize_calibration(table: pd.DataFrame) -> pd.DataFrame:
     """Per split x model: task means averaged over seeds (ece, ece_null, ece_platt, brier,
-    spread_auc),
-    the worst task's seed-mean ECE (ece_max) and the number of seeds."""
+    spread_auc, conformal coverage per class and fraction of "both" and "empty" sets), the worst task's seed-mean ECE (ece_max) and the number of seeds."""
     per_task = table.groupby(["split", "model", "task"])[["ece", "ece_platt"]].mean()
     worst = per_task.groupby(["split", "model"]).max().add_suffix("_max")
     cols = ["ece", "ece_null", "ece_platt", "brier", "brier_platt", "spread_auc"]
+    cols += [c for c in CONFORMAL_SUMMARY if c in table.columns]
     per_seed = table.groupby(["split", "model", "seed"])[cols].mean()
     out = per_seed.groupby(["split", "model"]).agg(["mean", "std"])
     out.columns = [f"{a}" if b == "mean" else f"{a}_std" for a, b in out.columns]
     out["n_seeds"] = per_seed.groupby(["split", "model"]).size()
     return out.join(worst).reset_index()
+
+
+def conformal_thresholds(
+    runs: Sequence[RunPredictions],
+    alpha: float = ALPHA,
+    split: str | None = None,
+    models: Sequence[str] | None = None,
+) -> list[MondrianThresholds]:
+    """Per task, Mondrian thresholds of the ensemble (mean probability of the ``models``
+    families, default all) on the **validation** parts of the ``split`` runs (default all),
+    per seed, pooled over seeds: the sets of the hit list. Test predictions are not read."""
+    chosen = [r for r in runs if (split is None or r.split == split)
+              and (models is None or r.name in models)]  # fmt: skip
+    if not chosen:
+        raise MolprobeError(f"no runs of split {split!r} and models {models} to calibrate on")
+    by_seed: dict[int, list[RunPredictions]] = {}
+    for r in chosen:
+        by_seed.setdefault(r.seed, []).append(r)
+    ys: dict[str, list[np.ndarray]] = {}
+    ps: dict[str, list[np.ndarray]] = {}
+    for _, group in sorted(by_seed.items()):
+        frames = aligned(group, "valid")
+        for task in tasks_of(frames[0]):
+            y = frames[0][f"{task}_true"].to_numpy(dtype=float)
+            ys.setdefault(task, []).append(y)
+            ps.setdefault(task, []).append(np.mean([f[task].to_numpy(float) for f in frames], 0))
+    return [fit_mondrian(np.concatenate(ys[t]), np.concatenate(ps[t]), alpha, t) for t in ys]
 
 
 def _curves(pooled, bins: int) -> pd.DataFrame:

@@ -1,23 +1,28 @@
 """The hit table made for triage: identifier, structure thumbnail, score +/- spread, top task,
-domain and alerts first; per-task scores folded away; sortable, filterable, paged, CSV."""
+its conformal set (when calibrated), domain and alerts first; per-task scores folded away;
+sortable, filterable, paged, CSV."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from molprobe.reporting.conformal import SET_SUFFIX
 from molprobe.reporting.findings import hit_spread
 from molprobe.reporting.tables import html_table
 
 THUMB_SIZE = (150, 120)  # pixels of one structure thumbnail
-FIRST = ["id", "score", "spread", "top_task", "in_domain", "ad_similarity", "alerts", "smiles"]
+FIRST = ["id", "score", "spread", "top_task", "set", "in_domain", "ad_similarity", "alerts",
+         "smiles"]  # fmt: skip
 
 
 def triage_frames(top: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(front, details) of the ranked hits: ``front`` holds rank, id (the input identifier,
     else the input row), score, spread (ensemble std of the top task), top_task, in_domain,
     ad_similarity, alerts and smiles (the standardized SMILES; ``input_smiles`` only where it
-    differs); ``details`` every other column (per-task scores and spreads)."""
+    differs), and ``set``, the top task's conformal set, when ``top`` has ``<task>_set``
+    columns (:func:`molprobe.reporting.conformal.attach_sets`); ``details`` every other
+    column (per-task scores, spreads and sets)."""
     tasks, spread = hit_spread(top)
     front = pd.DataFrame({"rank": np.arange(1, len(top) + 1)})
     if "id" in top.columns:
@@ -27,6 +32,9 @@ def triage_frames(top: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     front["score"] = top["score"].astype(float).to_numpy()
     front["spread"] = spread
     front["top_task"] = tasks
+    if any(f"{t}{SET_SUFFIX}" in top.columns for t in tasks):
+        front["set"] = [top[f"{t}{SET_SUFFIX}"].iloc[i] if f"{t}{SET_SUFFIX}" in top.columns
+                        else "" for i, t in enumerate(tasks)]  # fmt: skip
     for c in ("in_domain", "ad_similarity"):
         if c in top.columns:
             front[c] = top[c].to_numpy()
@@ -39,7 +47,8 @@ def triage_frames(top: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         same = top["smiles"].astype(str) == top["std_smiles"].astype(str)
         if not same.all():
             front["input_smiles"] = np.where(same, "", top["smiles"].astype(str))
-    used = set(FIRST) | {"row", "std_smiles", "explained_task", "atom_weights", "explained_by"}
+    used = set(FIRST) | {"rank", "row", "std_smiles", "explained_task", "atom_weights",
+                         "explained_by"}  # fmt: skip
     details = top[[c for c in top.columns if c not in used]].reset_index(drop=True)
     return front, details
 

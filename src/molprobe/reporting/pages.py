@@ -371,15 +371,28 @@ def dynamics_page(
 # ------------------------------------------------------------------------------------- screen
 
 
-def screen_page(library: str, scores: np.ndarray, top: pd.DataFrame) -> StagePage:
+def screen_page(
+    library: str, scores: np.ndarray, top: pd.DataFrame, conformal: dict | None = None
+) -> StagePage:
     """The top hits as a structure grid and table, the library's score distribution.
 
-    ``scores``: the score of every scored molecule (n,); ``top``: the ranked hits drawn."""
+    ``scores``: the score of every scored molecule (n,); ``top``: the ranked hits drawn;
+    ``conformal``: task -> :class:`~molprobe.reporting.conformal.MondrianThresholds`, which
+    gives every hit its prediction set per task (column ``set``: the top task's)."""
     from molprobe.reporting import plots
     from molprobe.reporting.stages import hit_legends
     from molprobe.reporting.structures import draw_grid
 
     page = StagePage("screen", library)
+    sets_note = ""
+    if conformal:
+        from molprobe.reporting.conformal import attach_sets
+
+        top = attach_sets(top, conformal)
+        alpha = next(iter(conformal.values())).alpha
+        sets_note = (f" set: the top task's Mondrian conformal prediction set at error rate "
+                     f"{alpha:g} per class, calibrated on the split runs' validation "
+                     f"predictions (active / inactive / both: cannot tell / empty: atypical).")  # fmt: skip
     threshold = float(top["score"].min()) if len(top) else None
     page.figures["scores.png"] = plots.plot_score_distribution(
         scores, threshold, f"{library}: score distribution"
@@ -402,13 +415,20 @@ def screen_page(library: str, scores: np.ndarray, top: pd.DataFrame) -> StagePag
 
     page.texts["hits.html"], page.texts["hits.csv"] = hit_table_page(library, top[cols],
         "score: ensemble mean; in_domain: max Tanimoto similarity (ad_similarity) to the "
-        "training set above the threshold." + how)  # fmt: skip
+        "training set above the threshold." + how + sets_note)  # fmt: skip
     if len(top):
         n_in = int(top["in_domain"].astype(bool).sum()) if "in_domain" in top.columns else None
         inside = f", {n_in} of them inside the applicability domain." if n_in is not None else "."
         page.lines = [f"Screened {library}: {len(scores)} molecules scored; top {len(top)} hits "
                       f"score ≥ {threshold:.3f}" + inside]  # fmt: skip
     page.numbers = dict(n_scored=len(scores))
+    if conformal and len(top):
+        from molprobe.reporting.hits import triage_frames
+
+        sets = triage_frames(top)[0].get("set", pd.Series(dtype=object)).value_counts()
+        page.numbers["top_sets"] = {str(k): int(v) for k, v in sets.items()}
+        page.lines.append(f"Conformal sets of the top task at error rate {alpha:g}: "
+                          + ", ".join(f"{v} {k}" for k, v in sets.items()) + ".")  # fmt: skip
     page.message = f"report screen {library}: {len(scores)} scored, {len(top)} drawn"
     return page
 

@@ -124,3 +124,21 @@ def pretrain_encoder(smiles: Sequence[str], config: PretrainConfig) -> PretrainR
     baseline = float(np.sqrt(((Y[split.valid] - mean) ** 2).mean(axis=0)).mean())
     return PretrainResult(encoder_state(model), pd.DataFrame(result.history), names,
                           len(Y), result.best_val_metric, baseline)  # fmt: skip
+
+
+def pretrain_on_files(
+    paths: Sequence[str | os.PathLike],
+    config: PretrainConfig,
+    exclude: Collection[str] = (),
+    max_structures: int = 0,
+    smiles_column: str | None = None,
+) -> PretrainResult:
+    """:func:`read_structures` of ``paths`` without the canonical SMILES in ``exclude`` (the
+    fine-tuning molecules), a seeded sample of ``max_structures`` of them (0 = all), then
+    :func:`pretrain_encoder`."""
+    structures = read_structures(paths, smiles_column, exclude)
+    if structures.empty:
+        raise MolprobeError("no structures to pretrain on")
+    if 0 < max_structures < len(structures):
+        structures = structures.sample(n=max_structures, random_state=config.seed)
+    return pretrain_encoder(structures["smiles"].tolist(), config)
