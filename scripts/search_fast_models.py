@@ -22,6 +22,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -85,6 +86,13 @@ def add_grid(family: str, prefix: str, blocks: list[str]) -> None:
         CONFIGS[f"{prefix}_{key}"] = {"model": family, "blocks": blocks, "params": params}
 
 
+# more ensemble members: the same config from other initialisations on the same split
+for _family, _prefix in (("fnn_bn_fast", "fnn_base"), ("snn_fast", "snn_base")):
+    for _m in (1, 2):
+        CONFIGS[f"{_prefix}_m{_m}"] = {
+            "model": _family, "blocks": ["ecfp_bits", "fast"], "params": {}, "model_seed": 100 + _m
+        }  # fmt: skip
+
 add_grid("fnn_bn_fast", "fnn_counts", ["ecfp_counts", "fast"])
 add_grid("snn_fast", "snn_counts", ["ecfp_counts", "fast"])
 add_grid("fnn_bn_fast", "fnn_base", ["ecfp_bits", "fast"])
@@ -107,24 +115,33 @@ def block_file(cache: Path, name: str, smiles: list[str], costs: dict) -> Path:
 
 
 def ensemble_table(pred_dir: Path, configs: list[str], read_test: bool) -> pd.DataFrame:
-    """Mean ROC-AUC of the equal-weight mean of ``configs``' predictions, per split and seed
-    found for all of them (validation; test too with ``read_test``)."""
-    from molprobe.training.metrics import evaluate
+    """Mean ROC-AUC of the mean of ``configs``' predictions per split and seed found for all
+    of them: equal weights, and weights chosen on validation
+    (:func:`molprobe.training.compare.validation_weights`, as ``ensemble_valw``); validation
+    always, test with ``read_test``."""
+    from molprobe.training.compare import validation_weights
+    from molprobe.training.metrics import primary_metric
 
     rows = []
     parts = ["valid", "test"] if read_test else ["valid"]
-    first = pred_dir / configs[0]
-    for seed_dir in sorted(first.glob("*/seed*")):
+    for seed_dir in sorted((pred_dir / configs[0]).glob("*/seed*")):
         method, seed = seed_dir.parent.name, seed_dir.name
-        row = {"split": method, "seed": seed}
+        if not all((pred_dir / c / method / seed / "valid.parquet").exists() for c in configs):
+            continue
+        row: dict = {"split": method, "seed": seed}
+        stacks = {}
         for part in parts:
             frames = [pd.read_parquet(pred_dir / c / method / seed / f"{part}.parquet")
                       for c in configs]  # fmt: skip
             tasks = [c[: -len("_true")] for c in frames[0].columns if c.endswith("_true")]
-            Y = frames[0][[f"{t}_true" for t in tasks]].to_numpy(float)
-            P = sum(f[tasks].to_numpy(float) for f in frames) / len(frames)
-            ev = evaluate(Y, P, tasks, "classification", 0, 0).to_dict()
-            row[f"{part}_roc_auc"] = round(ev["mean"]["roc_auc"], 4)
+            truth = frames[0][[f"{t}_true" for t in tasks]].to_numpy(float)
+            stacks[part] = (np.stack([f[tasks].to_numpy(float) for f in frames]), truth)
+        weights, _, _ = validation_weights(*stacks["valid"])
+        row["valw"] = " ".join(f"{w:.1f}" for w in weights)
+        for part, (P, truth) in stacks.items():
+            row[f"{part}_equal"] = round(primary_metric(truth, P.mean(axis=0), "classification"), 4)
+            weighted = np.tensordot(weights, P, axes=1)
+            row[f"{part}_valw"] = round(primary_metric(truth, weighted, "classification"), 4)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -177,7 +194,7 @@ def main() -> None:
             split_path = args.splits_dir / method / f"seed{seed}.json"
             split_json, _ = read_split(split_path, len(mols))
             config = TrainRunConfig(model=cfg["model"], params={"epochs": 30, **cfg["params"]},
-                                    seed=int(seed), threads=1, device="cpu", bootstrap=0)  # fmt: skip
+                                    seed=cfg.get("model_seed", int(seed)), threads=1, device="cpu", bootstrap=0)  # fmt: skip
             start = time.time()
             run = train_run(mols, tasks, split_json, {"name": method, "path": str(split_path)},
                             paths, config)  # fmt: skip
