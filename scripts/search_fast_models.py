@@ -126,7 +126,9 @@ def ensemble_table(pred_dir: Path, configs: list[str], read_test: bool) -> pd.Da
     parts = ["valid", "test"] if read_test else ["valid"]
     for seed_dir in sorted((pred_dir / configs[0]).glob("*/seed*")):
         method, seed = seed_dir.parent.name, seed_dir.name
-        if not all((pred_dir / c / method / seed / "valid.parquet").exists() for c in configs):
+        if not all(
+            (pred_dir / c / method / seed / f"{p}.parquet").exists() for c in configs for p in parts
+        ):
             continue
         row: dict = {"split": method, "seed": seed}
         stacks = {}
