@@ -127,6 +127,26 @@ def test_input_scaling_keeps_bits_binary_and_gives_unit_mean_square():
     assert z[0, 1] == pytest.approx(gain)  # not 1/sqrt(p(1-p)) ~ 22 as per-bit scaling gives
 
 
+def test_input_scaling_keeps_counts_sparse_with_one_gain():
+    """ECFP counts keep their integer coding (zeros stay zeros, so the sparse first layer
+    reads only nonzeros); a count column set once does not become a huge value."""
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(0.3, (400, 30)).astype(np.float32)
+    counts[0, 0], counts[1:, 0] = 3.0, 0.0
+    descriptors = rng.normal(-5.0, 2.0, (400, 5)).astype(np.float32)
+    x = np.hstack([counts, descriptors])
+    assert counts.max() > 1
+    norm = InputStandardizer(x.shape[1]).fit(x)
+    z = norm(torch.from_numpy(x)).numpy()
+    gain = 1.0 / norm.std[0].item()
+    assert np.all(norm.mean[:30].numpy() == 0)
+    assert np.allclose(z[:, :30], counts * gain, atol=1e-5)  # raw counts, one common gain
+    assert np.allclose(z[:, 30:].mean(axis=0), 0, atol=1e-4)  # descriptors standardized
+    assert abs((z**2).mean(axis=0).sum() / x.shape[1] - 1.0) < 1e-3
+    assert z[0, 0] == pytest.approx(3.0 * gain)
+    assert 3.0 * gain < 5.0  # per-column scaling would give 3 / sqrt(9/400 - ...) ~ 20
+
+
 def test_relu_net_without_batchnorm_drifts(ecfp200):
     """Contrast: the same depth with ReLU (He init, no BatchNorm) does not stay centred."""
     torch.manual_seed(0)

@@ -358,6 +358,8 @@ FEATURIZERS: dict[str, Any] = {
     "ecfp": ECFP,
     "descriptors": RDKitDescriptors,
     "descriptors_fast": FastDescriptors,
+    "ecfp_counts": "molprobe.chem.fingerprints:ECFPCounts",
+    "fp_counts": "molprobe.chem.fingerprints:CountFingerprint",
     "graph": "molprobe.chem.graphs:MolGraph",
     "tokens": "molprobe.chem.tokens:SmilesTokenizer",
 }

@@ -35,7 +35,15 @@ def _add_featurize(sub) -> None:
         "--featurizer",
         "-f",
         required=True,
-        choices=("ecfp", "descriptors", "descriptors_fast", "graph", "tokens"),
+        choices=(
+            "ecfp",
+            "descriptors",
+            "descriptors_fast",
+            "graph",
+            "tokens",
+            "ecfp_counts",
+            "fp_counts",
+        ),
         help="which featurizer",
     )
     p.add_argument(
@@ -45,7 +53,8 @@ def _add_featurize(sub) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="featurizer parameter, repeatable; values are YAML (e.g. radius=3 n_bits=1024 "
-        "counts=true); ecfp: radius n_bits counts chirality; tokens: max_len vocab",
+        "counts=true); ecfp: radius n_bits counts chirality; ecfp_counts: radius "
+        "n_bits chirality; fp_counts: kind (atompair|torsion) n_bits; tokens: max_len vocab",
     )
     p.add_argument("--output", "-o", type=Path, required=True, help="feature file to write")
     p.add_argument("--smiles-column", default="smiles", help="SMILES column (default: smiles)")

@@ -53,7 +53,9 @@ class InputStandardizer(nn.Module):
     * continuous columns (descriptors) are standardized to mean 0, variance 1;
     * binary 0/1 columns (fingerprint bits) keep their 0/1 coding: per-bit standardization
       would turn a bit set in 1 of 6,000 molecules into a value of about 80 that swamps the
-      first layer (on Tox21 it cost 0.03 validation ROC-AUC);
+      first layer (on Tox21 it cost 0.03 validation ROC-AUC); count columns (non-negative
+      integers, e.g. ECFP counts) keep their coding likewise, so zeros stay zeros (the
+      sparse first layer reads only the nonzeros);
     * constant columns map to 0, non-finite inputs (failed descriptors) to 0;
     * finally one common gain g scales every column so that the mean squared input is 1,
       i.e. a first layer with weights of variance 1/n_features has pre-activations of
@@ -73,11 +75,11 @@ class InputStandardizer(nn.Module):
         mean = x.mean(dim=0)
         std = x.std(dim=0, unbiased=False)
         constant = std <= 1e-8
-        binary = ((x == 0) | (x == 1)).all(dim=0) & ~constant
+        binary = ((x >= 0) & (x == torch.round(x))).all(dim=0) & ~constant  # bits, counts
         std = torch.where(constant, torch.ones_like(std), std)
         mean = torch.where(binary, torch.zeros_like(mean), mean)
         std = torch.where(binary, torch.ones_like(std), std)
-        mean_square = ((x - mean) / std).pow(2).mean(dim=0)  # 1 (continuous), p (bit), 0
+        mean_square = ((x - mean) / std).pow(2).mean(dim=0)  # 1 (continuous), E[x^2] (bit/count), 0
         total = float(mean_square[~constant].sum())
         gain = math.sqrt(x.shape[1] / total) if total > 0 else 1.0
         self.mean.copy_(mean.to(self.mean))
