@@ -96,3 +96,23 @@ def test_emergence_finds_the_layer_where_training_adds_the_concept():
     prof = sp.concept_table()
     late = prof[prof["concept"] == "late"].set_index("layer")
     assert late.loc["l4", "gain_random"] > 0.3 and late.loc["l1", "gain_random"] < 0.1
+
+
+def test_noise_floor_bounds_chance_gains_and_passes_real_ones():
+    """The floor the verdict needs a gain to reach: on scores without signal a trained-minus-
+    mean-of-3-random AUC difference crosses it rarely; a real gain of 0.15 crosses it."""
+    from molprobe.probing.emergence import noise_floor
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(150), np.zeros(150)]
+    floor = noise_floor(y[:, None], n_random=3, z=2.0)[0]
+    assert floor == pytest.approx(2 * np.sqrt(301 / (12 * 150 * 150)) * np.sqrt(4 / 3))
+    diffs = [
+        roc_auc_score(y, rng.normal(size=300))
+        - np.mean([roc_auc_score(y, rng.normal(size=300)) for _ in range(3)])
+        for _ in range(400)
+    ]
+    assert np.mean(np.array(diffs) >= floor) < 0.05  # one-sided, z = 2: ~2.3 % expected
+    signal = roc_auc_score(y, y + rng.normal(scale=1.4, size=300))  # AUC ~0.69
+    assert signal - 0.5 > floor
+    assert np.isinf(noise_floor(np.zeros((10, 1)), 3, 2.0)[0])  # no positives: never learned

@@ -94,7 +94,8 @@ def verdict_markdown(
     if len(families):
         share = families.groupby("level")["learned_any"].mean()
         items = ", ".join(f"level {int(k)}: {v:.0%}" for k, v in share.items())
-        out += ["", f"Concept families with any learned gain >= min_gain ({items})."]
+        out += ["", "Concept families whose learned gain reaches their noise floor (max of "
+                f"min_gain and 2 null standard errors of an AUC difference) ({items})."]  # fmt: skip
     if erasure is not None and len(erasure):
         out += ["", "## Causal test (LEACE at the level's emergence layer vs a random subspace "
                 "of the same rank; task ROC-AUC on held-out molecules)", ""]  # fmt: skip
