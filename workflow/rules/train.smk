@@ -80,9 +80,15 @@ rule calibration:
     threads: 1
     params:
         runs=lambda wc: calibration_runs(wc.dataset),
+        # conformal coverage columns at the report's error rate (null: the library default)
+        alpha=lambda wc: (
+            ""
+            if report_settings().get("conformal_alpha") is None
+            else f"--alpha {report_settings()['conformal_alpha']}"
+        ),
     shell:
-        "molprobe calibration {params.runs:q} --output {output.table:q} --plot {output.plot:q}"
-        " > {log:q} 2>&1"
+        "molprobe calibration {params.runs:q} {params.alpha} --output {output.table:q}"
+        " --plot {output.plot:q} > {log:q} 2>&1"
 
 
 rule train_depth:
