@@ -4,7 +4,8 @@
         [--n 10000] [--library /work/shared/data/muv.csv.gz] [--chunk-size 1000] [--rounds 2]
 
 Without ``--ensemble``: the old default screening models (snn, gine, rf) and the new ones
-(snn_fast, fnn_bn_fast) that ``make run`` trains, random split. Each ``DIR`` holds trained
+(fnn_bn_fast, the default; snn_fast + fnn_bn_fast, the earlier one) that ``make run``
+trains, random split. Each ``DIR`` holds trained
 model folders (``meta.json`` + weights, as ``molprobe train``
 writes them; every folder below it is a member). For each ensemble, interleaved over
 ``--rounds`` rounds, ``molprobe screen`` runs as a subprocess with one worker and one torch
@@ -52,7 +53,8 @@ CHEMPROP = "chemprop predict"
 #: after `make run`: the old default screening ensemble and the new one (random split)
 DEFAULT_ENSEMBLES = [
     "old=results/tox21/models/snn/random,results/tox21/models/gine/random,results/tox21/models/rf/random",
-    "new=results/tox21/models/snn_fast/random,results/tox21/models/fnn_bn_fast/random",
+    "both_fast=results/tox21/models/snn_fast/random,results/tox21/models/fnn_bn_fast/random",
+    "new=results/tox21/models/fnn_bn_fast/random",
 ]
 
 
