@@ -411,9 +411,10 @@ def family_floors(sp: SeedProbes, cfg: EmergenceConfig) -> dict[str, float]:
     }
 
 
-def _family_indices(sp: SeedProbes, learned: np.ndarray, cfg: EmergenceConfig):
+def _family_indices(
+    sp: SeedProbes, learned: np.ndarray, cfg: EmergenceConfig, floors: dict[str, float]
+):
     names, prof = family_profiles(learned, sp.targets.families)
-    floors = family_floors(sp, cfg)
     out = np.array(
         [emergence_layer(prof[:, j], cfg.threshold, floors[f]) for j, f in enumerate(names)]
     )
@@ -437,13 +438,13 @@ def emergence_tables(
         fam_level = {
             f: int(lv) for f, lv in zip(sp.targets.families, sp.targets.levels, strict=True)
         }
-        names, point = _family_indices(sp, sp.profiles()["learned"], cfg)
+        floors = family_floors(sp, cfg)  # from the labels alone: the same in every replicate
+        names, point = _family_indices(sp, sp.profiles()["learned"], cfg, floors)
         boots = np.empty((cfg.n_boot, len(names), 3))
         for b in range(cfg.n_boot):
             w = np.bincount(rng.integers(0, n, n), minlength=n)
-            boots[b] = _family_indices(sp, sp.profiles(w)["learned"], cfg)[1]
+            boots[b] = _family_indices(sp, sp.profiles(w)["learned"], cfg, floors)[1]
         prof = family_profiles(sp.profiles()["learned"], sp.targets.families)[1]
-        floors = family_floors(sp, cfg)
         for j, f in enumerate(names):
             lo, hi = np.percentile(boots[:, j, 0], [2.5, 97.5])
             plo, phi = np.percentile(boots[:, j, 1], [2.5, 97.5])
