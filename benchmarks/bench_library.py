@@ -24,7 +24,6 @@ first decile of progress (1.0 = constant memory).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import gzip
 import json
@@ -39,6 +38,9 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem, RDLogger, rdBase
 from rdkit.Chem import rdFingerprintGenerator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_screen import tree_rss  # noqa: E402
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -144,16 +146,9 @@ def _sample(pid: int, parts: Path, chunk: int, stop: threading.Event, out: dict)
     series, cpu = [], {}
     trace = parts.with_name(parts.name + ".series.jsonl").open("w")
     while not stop.is_set():
-        total = 0
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
+        total = tree_rss(root, cpu)
+        if total is None:
             break
-        for p in procs:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-                t = p.cpu_times()
-                cpu[p.pid] = t.user + t.system
         done = len(list(parts.glob("part-*.parquet"))) * chunk if parts.exists() else 0
         series.append((time.perf_counter() - t0, total / 2**20, done, sum(cpu.values())))
         trace.write(json.dumps(series[-1]) + "\n")

@@ -169,6 +169,24 @@ class Run:
     cpu_seconds: float = float("nan")  # user + system CPU time of the process tree
 
 
+def tree_rss(root, cpu: dict) -> int | None:
+    """Summed RSS (bytes) of the psutil process ``root`` and its descendants now, recording
+    each one's CPU seconds (user + system) in ``cpu`` by pid; None once the tree is gone."""
+    import psutil
+
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+            t = p.cpu_times()
+            cpu[p.pid] = t.user + t.system
+    return total
+
+
 def _tree_sampler(pid: int, stop: threading.Event, result: dict) -> None:
     """Sample the process tree of ``pid`` every 50 ms: peak summed RSS (MB) and the CPU
     seconds (user + system) of every process seen, last sample per process (psutil)."""
@@ -182,16 +200,9 @@ def _tree_sampler(pid: int, stop: threading.Event, result: dict) -> None:
     except psutil.Error:
         return
     while not stop.is_set():
-        total = 0
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
+        total = tree_rss(root, cpu)
+        if total is None:
             break
-        for p in procs:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-                t = p.cpu_times()
-                cpu[p.pid] = t.user + t.system
         best = max(best, total)
         stop.wait(0.05)
     result["tree_mb"] = best / 2**20
