@@ -77,3 +77,6 @@ def test_figures_and_markdown(tmp_path):
     assert "holds" in text
     assert "Level 1: the net uses the erased concepts" in text
     assert "Level 2: the net shows no clear sign of using" in text
+    assert "emerges at the input" not in text
+    flat = verdict_markdown("snn", _levels((0, 0, 0), 0.0), fam, erasure)
+    assert 'What "emerges at the input" means here' in flat

@@ -73,6 +73,16 @@ def verdict_markdown(
 ) -> str:
     """The verdict report (Markdown) of one net family."""
     out = [f"# Probing verdict: {name}", "", ordering_sentence(name, levels), ""]
+    at_input = levels["emergence_index"].astype(float).eq(0).all() and len(levels)
+    if at_input:
+        out += [
+            'What "emerges at the input" means here: no trained layer holds any concept '
+            "family linearly better than the input features (layer 0) or a randomly "
+            "initialised copy of the net at that layer already do; training added no linear "
+            "concept information. It does not say the net ignores the concepts (the causal "
+            "test below asks that).",
+            "",
+        ]
     out.append(
         "Emergence layer = first layer whose learned gain (probe AUC beyond the best of the input "
         "and the mean random-init copy at this or any earlier layer; levels 2-3 conditional on "
