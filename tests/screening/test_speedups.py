@@ -90,3 +90,17 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv(CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "molprobe"
+
+
+def test_domain_similarity_is_exactly_rdkits_max_tanimoto(standardized):
+    """The float32 quotient of the bit-major sums equals RDKit's float64 Tanimoto rounded to
+    float32, bit for bit (not only to a tolerance), and the bit-major reference unpacked
+    from the bytes is the transposed fingerprint matrix."""
+    _, std, mols = standardized
+    model = DomainModel().fit(std[:500])
+    assert np.array_equal(model.reference_bits_, fingerprints(mols[:500]).T)
+    assert np.array_equal(model.reference_counts_, fingerprints(mols[:500]).sum(axis=1))
+    sim = model.similarity(mols[500:])
+    expected = rdkit_max_similarity(std[:500], std[500:]).astype(np.float32)
+    assert len(sim) >= 250 and len(np.unique(sim)) > 100
+    assert np.array_equal(sim, expected)
