@@ -19,6 +19,8 @@ the goals of issue 19 item 1 (>= 1,000 molecules per CPU-second, start-up <= 5 C
 core-hours per 10^9 molecules (net of start-up). With chemprop found (``--chemprop``, its own
 venv, and a model from ``bench_chemprop.py``), ``chemprop predict`` runs the same molecules
 (one thread, process start included) and each ensemble's ratio to it is printed (goal >= 2).
+With ``--before SRC`` (the ``src`` folder of an older checkout, e.g. ``git worktree add``),
+every ensemble also runs with that code in the same rounds, and the speed-up is printed.
 Per-core rates (CPU seconds) hold on a shared machine; wall-clock rates do not.
 """
 
@@ -102,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chemprop", default="chemprop", help="chemprop executable (own venv)")
     p.add_argument("--chemprop-model", type=Path, default=None,
                    help="chemprop model (.pt); default: from benchmarks/bench_chemprop.py")  # fmt: skip
+    p.add_argument("--before", type=Path, default=None, metavar="SRC",
+                   help="the src folder of another checkout (e.g. a git worktree of an older "
+                   "commit): every ensemble also runs with that code, interleaved")  # fmt: skip
     args = p.parse_args(argv)
     if not args.ensemble:
         try:
@@ -115,20 +120,26 @@ def main(argv: list[str] | None = None) -> int:
     tiny = write_library(smiles[:10], args.out / "library_10.csv.gz")
     args.ensemble = [(name, stage_members(name, dirs, args.out)) for name, dirs in args.ensemble]
     members = {name: len(list(d.rglob("meta.json"))) for name, d in args.ensemble}
+    runs = [(name, d, None) for name, d in args.ensemble]  # (row name, models, src)
+    if args.before is not None:
+        runs += [(f"{name} @before", d, args.before) for name, d in args.ensemble]
+        members.update({f"{name} @before": members[name] for name, _ in args.ensemble})
     print(f"{args.n} molecules of {args.library.name}, chunk {args.chunk_size}, "
           f"{args.rounds} rounds; members: {members}; load {loadavg()}")  # fmt: skip
     chemprop = find_chemprop(args.chemprop, args.chemprop_model)
     if chemprop is None:
         print("chemprop (or a chemprop model) not found: the chemprop ratio is skipped")
     cpu: dict[str, list[float]] = {"floor": []}
-    for name, _ in args.ensemble + ([(CHEMPROP, None)] if chemprop else []):
+    names = [name for name, _, _ in runs] + ([CHEMPROP] if chemprop else [])
+    for name in names:
         cpu[name], cpu[f"{name} start-up"] = [], []
     for r in range(args.rounds):
         cpu["floor"].append(floor(smiles)[1])
-        for name, models in args.ensemble:
-            run = screen(models, big, args.out / f"{name}.parquet", args.chunk_size, 1)
+        for name, models, src in runs:
+            stem = name.replace(" @", "_")
+            run = screen(models, big, args.out / f"{stem}.parquet", args.chunk_size, 1, src)
             cpu[name].append(run.cpu_seconds)
-            start = screen(models, tiny, args.out / f"{name}_10.parquet", args.chunk_size, 1)
+            start = screen(models, tiny, args.out / f"{stem}_10.parquet", args.chunk_size, 1, src)
             cpu[f"{name} start-up"].append(start.cpu_seconds)
         if chemprop is not None:
             cpu[CHEMPROP].append(chemprop_predict(*chemprop, big, args.out / "cp.csv")[1])
@@ -141,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(smiles)
     rows = {"floor": {"cpu_s": med["floor"], "rate": n / med["floor"]}}
     members[CHEMPROP] = 1
-    for name, _ in args.ensemble + ([(CHEMPROP, None)] if chemprop else []):
+    for name in names:
         start = med[f"{name} start-up"]
         rows[name] = {"members": members[name], "cpu_s": med[name], "startup_cpu_s": start,
                       "rate": n / med[name], "rate_net": n / max(med[name] - start, 1e-9)}  # fmt: skip
@@ -150,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'mol/CPU-s':>9s} {'net':>7s} {'/floor':>6s} {'/' + ref:>8s}")  # fmt: skip
     print(f"{'floor: parse + ECFP4':24s} {'':>7s} {med['floor']:7.1f} {'':>8s} "
           f"{rows['floor']['rate']:9.0f} {'':>7s} {1:6.2f}")  # fmt: skip
-    for name, _ in args.ensemble + ([(CHEMPROP, None)] if chemprop else []):
+    for name in names:
         r = rows[name]
         print(f"{name:24s} {r['members']:7d} {r['cpu_s']:7.1f} {r['startup_cpu_s']:8.1f} "
               f"{r['rate']:9.0f} {r['rate_net']:7.0f} {r['rate'] / rows['floor']['rate']:6.3f} "
@@ -161,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({'met' if r['rate'] >= GOAL_RATE else 'not met'}; net of start-up "
               f"{r['rate_net']:.0f}); start-up <= {GOAL_STARTUP:.0f} CPU-s: "
               f"{r['startup_cpu_s']:.1f} ({'met' if r['startup_cpu_s'] <= GOAL_STARTUP else 'not met'})")  # fmt: skip
-    for name, _ in args.ensemble:
+    for name, _, _ in runs:
         r = rows[name]
         print(f"core-hours per 10^9 molecules ({name}, net of start-up): "
               f"{1e9 / r['rate_net'] / 3600:,.0f}")  # fmt: skip
@@ -170,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} / chemprop predict, mol per CPU-s end to end: {ratio:.2f} "
                   f"(net {r['rate_net'] / rows[CHEMPROP]['rate_net']:.2f}; goal >= "
                   f"{GOAL_CHEMPROP:.0f}: {'met' if ratio >= GOAL_CHEMPROP else 'not met'})")  # fmt: skip
+    for name, _ in args.ensemble if args.before is not None else []:
+        now, was = rows[name], rows[f"{name} @before"]
+        print(f"{name}: this code / {args.before}, mol per CPU-s end to end "
+              f"{now['rate'] / was['rate']:.3f}, net of start-up "
+              f"{now['rate_net'] / was['rate_net']:.3f}; start-up {was['startup_cpu_s']:.2f} -> "
+              f"{now['startup_cpu_s']:.2f} CPU-s")  # fmt: skip
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"n": n, "cpu_seconds": cpu, "rows": rows}, indent=1))

@@ -209,11 +209,16 @@ def _tree_sampler(pid: int, stop: threading.Event, result: dict) -> None:
     result["cpu"] = cpu
 
 
-def screen(models: Path, library: Path, out: Path, chunk: int, workers: int) -> Run:
-    """Run ``molprobe screen`` in a fresh subprocess (one torch thread); time and peak RSS."""
+def screen(
+    models: Path, library: Path, out: Path, chunk: int, workers: int, src: Path | None = None
+) -> Run:
+    """Run ``molprobe screen`` in a fresh subprocess (one torch thread); time and peak RSS.
+    ``src``: the ``src`` folder of another checkout whose molprobe runs (``PYTHONPATH``)."""
     for old in (out.parent / (out.name + ".parts")).glob("*"):
         old.unlink()  # never resume: every run scores every chunk
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if src is not None:
+        env["PYTHONPATH"] = str(Path(src).resolve())
     cmd = [str(BIN / "molprobe"), "screen", "--models", str(models), "--input", str(library),
            "--output", str(out), "--chunk-size", str(chunk), "--workers", str(workers),
            "--no-progress", "--top", "100"]  # fmt: skip

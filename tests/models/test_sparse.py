@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 from molprobe.models.fnn import FNN
 from molprobe.models.snn import SNN
@@ -79,3 +80,67 @@ def test_replaced_weights_are_never_served_from_the_cache():
         torch.testing.assert_close(
             layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias)
         )
+
+
+def _previous_sparse_path(layer: SparseInputLinear, x: torch.Tensor) -> torch.Tensor:
+    """The sparse product as computed before (commit 6c04750): the sparse columns copied out
+    of ``x``, their nonzeros, ``embedding_bag`` over ``W[:, sparse].T``, dense ``addmm``."""
+    mask = layer.continuous
+    sparse_idx, dense_idx = torch.nonzero(~mask).flatten(), torch.nonzero(mask).flatten()
+    xs = x.index_select(1, sparse_idx)
+    rows, cols = xs.nonzero(as_tuple=True)
+    offsets = torch.zeros(len(x), dtype=torch.long)
+    offsets[1:] = torch.bincount(rows, minlength=len(x)).cumsum(0)[:-1]
+    w_sparse = layer.weight.index_select(1, sparse_idx).t().contiguous()
+    out = F.embedding_bag(cols, w_sparse, offsets, mode="sum", per_sample_weights=xs[rows, cols])
+    out = torch.addmm(
+        out, x.index_select(1, dense_idx), layer.weight.index_select(1, dense_idx).t()
+    )
+    return out + layer.bias
+
+
+@pytest.mark.parametrize("where", ["leading", "scattered", "none"])
+def test_sparse_path_gives_bitwise_the_values_of_the_previous_one(where):
+    """Reading the nonzeros of the whole input (no copy of the sparse columns) sums the same
+    weight rows in the same order: identical floats, not just close ones."""
+    x = torch.from_numpy(_inputs(300, 700, 30, seed=3))
+    layer = SparseInputLinear(x.shape[1], 64)
+    layer.sparse_input = True
+    mask = torch.zeros(x.shape[1], dtype=torch.bool)
+    if where == "leading":
+        mask[700:] = True
+    elif where == "scattered":
+        x = x[:, torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(0))]
+        mask = (x != 0).float().mean(dim=0) > 0.5  # the descriptor columns, now anywhere
+    layer.continuous = mask
+    with torch.no_grad():
+        got = layer(x)
+        assert torch.equal(got, _previous_sparse_path(layer, x))
+        assert not torch.equal(got, F.linear(x, layer.weight, layer.bias))  # another order
+        torch.testing.assert_close(got, F.linear(x, layer.weight, layer.bias))
+
+
+def test_eval_keeps_the_weight_cache_and_training_drops_it():
+    """``model_outputs`` calls ``eval()`` for every prediction: the transposed weights are
+    built once, and rebuilt after any training step (fused optimizers bump no version)."""
+    x = torch.from_numpy(_inputs(32, 256, 0))
+    layer = SparseInputLinear(256, 8)
+    layer.sparse_input = True
+    layer.eval()
+    with torch.no_grad():
+        layer(x)
+    built = layer.__dict__["_sparse_cache"]
+    layer.eval()
+    with torch.no_grad():
+        layer(x)
+    assert layer.__dict__["_sparse_cache"] is built
+    layer.train()
+    assert "_sparse_cache" not in layer.__dict__
+    layer.eval()
+    with torch.no_grad():
+        layer(x)
+    layer(x).sum().backward()  # a grad-enabled forward (training in eval mode) drops it too
+    assert "_sparse_cache" not in layer.__dict__
+    with torch.no_grad():
+        layer.weight.data.mul_(2.0)  # no version bump, but the cache was dropped
+        torch.testing.assert_close(layer(x), F.linear(x, layer.weight, layer.bias))

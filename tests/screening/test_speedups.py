@@ -90,3 +90,97 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv(CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "molprobe"
+
+
+def test_domain_similarity_is_exactly_rdkits_max_tanimoto(standardized):
+    """The float32 quotient of the bit-major sums equals RDKit's float64 Tanimoto rounded to
+    float32, bit for bit (not only to a tolerance), and the bit-major reference unpacked
+    from the bytes is the transposed fingerprint matrix."""
+    _, std, mols = standardized
+    model = DomainModel().fit(std[:500])
+    assert np.array_equal(model.reference_bits_, fingerprints(mols[:500]).T)
+    assert np.array_equal(model.reference_counts_, fingerprints(mols[:500]).sum(axis=1))
+    sim = model.similarity(mols[500:])
+    expected = rdkit_max_similarity(std[:500], std[500:]).astype(np.float32)
+    assert len(sim) >= 250 and len(np.unique(sim)) > 100
+    assert np.array_equal(sim, expected)
+
+
+def _scored_table_before(kept, preds, similarity, alerts, ensemble, rank_by):
+    """scored_table as it was (commit 6c04750): one column insertion at a time."""
+    import pandas as pd
+
+    from molprobe.screening.screen import ranking_score
+
+    mean, spread = preds.mean(axis=0), preds.std(axis=0)
+    out = pd.DataFrame({"row": kept["row"].astype("int64")})
+    if "id" in kept:
+        out["id"] = kept["id"].astype("string")
+    out["smiles"] = kept["input_smiles"].astype("string")
+    out["std_smiles"] = kept["smiles"].astype("string")
+    for j, task in enumerate(ensemble.tasks):
+        out[task] = mean[:, j]
+    for j, task in enumerate(ensemble.tasks):
+        out[f"{task}_std"] = spread[:, j]
+    out["score"] = ranking_score(mean, ensemble.tasks, rank_by)
+    out["ad_similarity"] = similarity
+    out["in_domain"] = ensemble.domain.in_domain(similarity)
+    out["alerts"] = pd.Series(list(alerts), dtype="string", index=out.index)
+    return out.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_scored_table_and_top_rows_equal_the_pandas_way(standardized, with_id):
+    """The output table built from one dict equals the column-by-column one (values,
+    dtypes, order, index); `largest` picks exactly nlargest's rows, ties and NaN included."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from molprobe.screening.screen import largest, scored_table
+
+    inputs, std, mols = standardized
+    n = len(std)
+    rng = np.random.default_rng(0)
+    kept = pd.DataFrame({"row": np.arange(5, 5 + n), "input_smiles": inputs, "smiles": std},
+                        index=np.arange(100, 100 + n))  # fmt: skip
+    if with_id:
+        kept["id"] = [f"m{i}" if i % 7 else None for i in range(n)]
+    preds = rng.random((3, n, 4)).astype(np.float32).round(1)  # many tied scores
+    preds[:, 3] = np.nan
+    ensemble = SimpleNamespace(tasks=["A", "B", "C", "score_like"], domain=DomainModel())
+    similarity = rng.random(n).astype(np.float32)
+    alerts = alert_names(mols)
+    for rank_by in (None, "B"):
+        got = scored_table(kept, preds, similarity, alerts, ensemble, rank_by)
+        want = _scored_table_before(kept, preds, similarity, alerts, ensemble, rank_by)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert got["score"].isna().sum() == 1 and got["score"].duplicated().sum() > n / 2
+        twice = pd.concat([got, got.iloc[::-1]])  # repeated index labels, as gather has
+        mostly_nan = got.assign(score=got["score"].where(got.index % 5 == 0))
+        for frame in (got, twice, mostly_nan):
+            for top in (1, 10, 100, n // 2, n - 1, n, 10 * n):
+                pd.testing.assert_frame_equal(
+                    largest(frame, top), frame.nlargest(top, "score"), check_exact=True
+                )
+
+
+def test_reading_a_header_only_ledger_part_gives_what_pandas_gives(tmp_path):
+    import pandas as pd
+
+    from molprobe.screening.screen import read_rejected
+
+    cols = ["row", "input", "reason", "detail"]
+    frames = [pd.DataFrame(columns=cols),
+              pd.DataFrame([[3, "C1CC", "unparsable", "SMILES syntax error"]], columns=cols)]  # fmt: skip
+    for i, frame in enumerate(frames):
+        frame.to_csv(tmp_path / "part.csv", index=False)
+        got = read_rejected(tmp_path / "part.csv")
+        want = pd.read_csv(tmp_path / "part.csv", dtype={"input": str, "reason": str},
+                           keep_default_na=False)  # fmt: skip
+        assert list(got.columns) == cols and len(got) == i
+        assert got.to_csv(index=False) == want.to_csv(index=False)
+        assert got["reason"].value_counts().to_dict() == want["reason"].value_counts().to_dict()
+    (tmp_path / "part.csv").write_text("")  # not a part file: refused as before
+    with pytest.raises(pd.errors.EmptyDataError):
+        read_rejected(tmp_path / "part.csv")

@@ -98,6 +98,19 @@ class ModelInputs:
         vocab = self.meta.input_dims.get("vocab_size") or make_featurizer(specs[0]).vocab_size
         return ids, (ids != 0).sum(axis=1), int(vocab)
 
+    def fill_raw(
+        self,
+        smiles: Sequence[str],
+        cache: FeatureCache,
+        mols: Sequence[Chem.Mol | None] | None = None,
+    ) -> None:
+        """Compute every raw (unscaled) block this model reads into ``cache`` (as
+        :meth:`featurize` does, same arguments) without assembling the model input: what a
+        featurizing worker sends to the process that assembles and predicts."""
+        smiles = list(smiles)
+        for spec in self.specs:
+            self._raw(spec, smiles, cache, mols)
+
     def from_feature_cache(self, cached: Mapping[str, tuple[object, dict]], smiles: Sequence[str]):
         """The model input for all molecules of a dataset whose features are cached.
 

@@ -30,41 +30,45 @@ class SparseInputLinear(nn.Linear):
     continuous: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (
-            not self.sparse_input
-            or torch.is_grad_enabled()
-            or x.device.type != "cpu"
-            or x.dim() != 2
-            or not len(x)
-        ):
+        if torch.is_grad_enabled():  # training: weights may change in place (see train())
+            self.__dict__.pop("_sparse_cache", None)
             return super().forward(x)
-        sparse_idx, dense_idx, w_sparse, w_dense = self._split_weights()
-        xs = x if dense_idx.numel() == 0 else x.index_select(1, sparse_idx)
-        rows, cols = xs.nonzero(as_tuple=True)
-        if rows.numel() > MAX_DENSITY * xs.numel():
+        if not self.sparse_input or x.device.type != "cpu" or x.dim() != 2 or not len(x):
             return super().forward(x)
+        sparse_col, dense_idx, table, w_dense = self._split_weights()
+        # nonzeros of the whole input (row-major), then those of the sparse columns: no copy
+        # of the (B, in_features) input, same (row, column) order as before
+        nz = x.nonzero()
+        if dense_idx.numel():
+            nz = nz[sparse_col[nz[:, 1]]]
+        if len(nz) > MAX_DENSITY * len(x) * (self.in_features - dense_idx.numel()):
+            return super().forward(x)
+        rows, cols = nz[:, 0], nz[:, 1]
         offsets = torch.zeros(len(x), dtype=torch.long)
         offsets[1:] = torch.bincount(rows, minlength=len(x)).cumsum(0)[:-1]
         out = F.embedding_bag(
-            cols, w_sparse, offsets, mode="sum", per_sample_weights=xs[rows, cols].to(x.dtype)
+            cols, table, offsets, mode="sum", per_sample_weights=x[rows, cols].to(x.dtype)
         )
         if dense_idx.numel():
             out = torch.addmm(out, x.index_select(1, dense_idx), w_dense.t())
         return out + self.bias if self.bias is not None else out
 
     def train(self, mode: bool = True):
-        self.__dict__.pop("_sparse_cache", None)  # e.g. fused optimizer steps do not bump
+        if mode or self.training:  # entering or leaving training (not eval() -> eval()):
+            self.__dict__.pop("_sparse_cache", None)  # fused optimizer steps do not bump
         return super().train(mode)  # the weight's version: rebuild after any training
 
     def _split_weights(self):
-        """(sparse column indices, dense column indices, W[:, sparse].T contiguous (Fs, out),
+        """(bool (in_features,) True for the columns read sparsely, dense column indices,
+        W.T contiguous (in_features, out) (rows of the sparse columns are the ones read),
         W[:, dense] (out, Fd)), cached until the weights or the mask change.
 
         The cache holds the weight tensor and its storage it was built from, so a replaced
         weight (``.data =``, ``.to()``, ``functional_call``) cannot reuse that address and is
-        noticed; in-place updates are noticed by the version counter, and ``train()`` drops
-        the cache (optimizers with fused kernels update in place without bumping it). Edits
-        through ``.data`` in eval mode are not seen: call ``train(False)`` after them."""
+        noticed; in-place updates are noticed by the version counter, and a grad-enabled
+        forward or ``train()`` drops the cache (optimizers with fused kernels update in
+        place without bumping it; ``eval()`` on a net already in eval mode keeps it). Edits
+        through ``.data`` in eval mode are not seen: call ``train()`` and ``eval()`` after."""
         w = self.weight
         mask = self.continuous
         mask = (
@@ -78,15 +82,14 @@ class SparseInputLinear(nn.Linear):
             cached is not None
             and cached[0] == key
             and cached[1][0] is w
-            and torch.equal(cached[2], mask)
+            and (cached[2] is mask or torch.equal(cached[2], mask))
         ):
             return cached[3]
         with torch.no_grad():
-            sparse_idx = torch.nonzero(~mask).flatten()
             dense_idx = torch.nonzero(mask).flatten()
-            w_sparse = w.index_select(1, sparse_idx).t().contiguous()
+            table = w.t().contiguous()
             w_dense = w.index_select(1, dense_idx)
-        parts = (sparse_idx, dense_idx, w_sparse, w_dense)
+        parts = (~mask, dense_idx, table, w_dense)
         pinned = (w, w.detach())  # the parameter and its storage at build time
         self.__dict__["_sparse_cache"] = (key, pinned, mask.clone(), parts)
         return parts

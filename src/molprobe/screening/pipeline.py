@@ -87,8 +87,8 @@ def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> F
     blocks: dict[str, object] = {ECFP4_KEY: ecfp4}
     if std:
         canonical = canonical_mols(mols, kept["input_smiles"].tolist(), std)
-        for inputs in plan.inputs:  # fills `blocks` with every raw block the member reads
-            inputs.featurize(std, blocks, canonical)
+        for inputs in plan.inputs:  # every raw block a member reads; the parent assembles
+            inputs.fill_raw(std, blocks, canonical)
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return FeaturizedChunk(
         index=index,
