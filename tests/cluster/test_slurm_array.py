@@ -32,6 +32,7 @@ from tests.cluster.local_cluster import (
     clean_env,
     cluster_profile,
     mirror_path,
+    resource,
     slurm_jobs,
     snakemake,
     tail,
@@ -55,6 +56,13 @@ ARRAY_SUBMITTED = re.compile(
     r" The individual task IDs are (\d+)-(\d+)\."
 )
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
+# (--verbose) the sbatch call, whose --wrap carries the other tasks' commands (compressed)
+SBATCH_CALL = re.compile(r"Submitting array job with sbatch call: (.*)$", re.M)
+TASK_COMMANDS = re.compile(r"--slurm-jobstep-array-execs=(\S+)")
+# Linux's limit on one argument (MAX_ARG_STRLEN, with its NUL): the plugin runs the call as
+# `sh -c CALL`; a longer call fails with E2BIG and the plugin retries in "script mode"
+ARG_LIMIT = 131072
+ARRAY_PROFILE = REPO / "workflow" / "profiles" / "slurm-array" / "config.yaml"
 
 
 def _screen_models() -> list[str]:
@@ -94,7 +102,13 @@ def array_run(slurm_cluster, local_run, tmp_path_factory):
 
     start = time.monotonic()
     proc = snakemake(
-        workdir, env, *ARRAY_PROFILES, *SLURM_TEST_FLAGS, targets=(HITS,), configfiles=CONFIGS
+        workdir,
+        env,
+        *ARRAY_PROFILES,
+        *SLURM_TEST_FLAGS,
+        "--verbose",  # logs the sbatch call
+        targets=(HITS,),
+        configfiles=CONFIGS,
     )
     seconds = time.monotonic() - start
     log = proc.stdout + proc.stderr
@@ -154,8 +168,14 @@ def test_screen_chunks_went_to_slurm_as_one_array(array_run):
     assert sorted(int(job["ArrayTaskId"]) for job in jobs) == list(range(1, N_CHUNKS + 1))
     assert {job["JobState"] for job in jobs} == {"COMPLETED"}
     assert {job["Comment"].split("_wildcards_")[0] for job in jobs} == {"rule_screen_chunk"}
-    threads = cluster_profile()["set-threads"]["screen_chunk"]
-    assert {int(job["NumCPUs"]) for job in jobs} == {threads}
+    # every task gets the profile's request for the rule (the plugin takes the first job's)
+    profile = cluster_profile()
+    wanted = profile["set-resources"]["screen_chunk"]
+    assert {int(job["NumCPUs"]) for job in jobs} == {profile["set-threads"]["screen_chunk"]}
+    assert {job["TimeLimit"] for job in jobs} == {f"{resource(wanted['runtime']) // 60:02d}:00:00"}
+    # --mem: the request plus the plugin's "memory fudge" for the task list it passes (< 1 %)
+    mem = {int(job["MinMemoryNode"].removesuffix("M")) for job in jobs}
+    assert len(mem) == 1 and 0 <= mem.pop() - resource(wanted["mem_mb"]) < 80, jobs
 
     # SLURM's own job-completion record says the same
     records = _records(array_run.cluster_dir / "log" / "jobcomp.txt", run_id)
@@ -173,6 +193,21 @@ def test_screen_chunks_went_to_slurm_as_one_array(array_run):
         done += ran.findall(text)
         assert "Finished jobid: 0 (Rule: screen_chunk)" in text, text[-3000:]
     assert sorted(done) == sorted(array_run.chunks)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_array_limit_keeps_each_sbatch_call_under_the_argument_limit(array_run):
+    """The plugin (2.8.0) passes every task's command on one sbatch command line. Past
+    ARG_LIMIT it falls back to a batch script in which every task runs the FIRST task's job
+    and the others fail (shown on this cluster, docs/cluster.md), so `slurm-array-limit` must
+    keep a full array call short: extrapolated from this call, with a 25 % margin."""
+    (call,) = SBATCH_CALL.findall(array_run.log)
+    per_task = len(TASK_COMMANDS.search(call).group(1)) / (N_CHUNKS - 1)
+    assert 500 < per_task < 5000, per_task  # bytes per task (compressed, base64)
+    limit = int(yaml.safe_load(ARRAY_PROFILE.read_text())["slurm-array-limit"])
+    assert len(call) + per_task * (limit - N_CHUNKS) < 0.75 * ARG_LIMIT, (len(call), per_task)
+    assert "exceeds argument-length limits" not in array_run.log
 
 
 @pytest.mark.cluster
