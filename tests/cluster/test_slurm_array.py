@@ -8,8 +8,10 @@ screen then goes through the session's ``slurm_cluster`` with
 ``sbatch --array`` call holds every chunk job (SLURM's ``ArrayJobId``/``ArrayTaskId`` in
 ``scontrol`` and in the job-completion record, all COMPLETED, each chunk once); the gathered
 table equals one local ``molprobe screen`` of the whole library with the same models (ids,
-SMILES, flags exactly, floats to 1e-5; every input row scored or rejected); a rerun has
-nothing to do. Run with ``make test-cluster``.
+SMILES, flags exactly, floats to 1e-5; every input row scored or rejected); that call,
+extrapolated to the profile's ``slurm-array-limit``, stays well under Linux's limit on one
+argument (past it the plugin runs every task as the first one); a rerun has nothing to do.
+Run with ``make test-cluster``.
 """
 
 from __future__ import annotations
