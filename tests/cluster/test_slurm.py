@@ -1,17 +1,11 @@
 """The SLURM profile against a real single-node SLURM on localhost.
 
-``scripts/slurm/local_slurm.sh`` installs Debian's slurm-wlm + munge when missing and starts
-munged, slurmctld and slurmd from a temporary folder. A slice of the small test config
-(``TARGETS``) then runs twice: once with ``--profile workflow/profiles/slurm`` (every job
-through ``sbatch``) and once locally with the workstation profile; the results must agree.
-The tests marked ``cluster`` need that SLURM; the two profile checks at the end do not (fast).
-
-Run with ``make test-cluster`` (``pytest -m cluster``). Where SLURM cannot be installed or
-started (not root, no apt, daemons refused) the tests are skipped with the script's reason,
-unless ``MOLPROBE_REQUIRE_SLURM=1`` (CI, ``make test-cluster``), where that is a failure.
-
-The local cluster has no accounting database, so job status is queried with ``squeue``
-(``--slurm-status-command squeue``); see docs/cluster.md.
+A slice of the small test config (``TARGETS`` in ``local_cluster.py``) runs twice: once with
+``--profile workflow/profiles/slurm`` (every job through ``sbatch``, on the session's
+``slurm_cluster``) and once locally with the workstation profile (``local_run``); the results
+must agree. The tests marked ``cluster`` need that SLURM; the two profile checks at the end do
+not (fast). Run with ``make test-cluster`` (``pytest -m cluster``); ``local_cluster.py`` says
+when they skip and when they fail instead.
 """
 
 from __future__ import annotations
@@ -19,11 +13,8 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,184 +22,34 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
-from tests.conftest import BIN, REPO, data_required, require_mirror
-
-# the tests that need a running SLURM; the profile checks at the end of this file do not
-
-SCRIPT = REPO / "scripts" / "slurm" / "local_slurm.sh"
-PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
-REQUIRE = os.environ.get("MOLPROBE_REQUIRE_SLURM", "") not in ("", "0")
-# Flags added to the profile for the test cluster: it has no accounting (no sacct), and the
-# first status check after 2 s instead of 40 s keeps the run short. Successful jobs' SLURM
-# logs are kept so the test can read them.
-SLURM_TEST_FLAGS = (
-    "--slurm-status-command",
-    "squeue",
-    "--slurm-init-seconds-before-status-checks",
-    "2",
-    "--slurm-keep-successful-logs",
+from tests.cluster.local_cluster import (
+    SLURM_TEST_FLAGS,
+    checkout,
+    clean_env,
+    cluster_profile,
+    resource,
+    slurm_jobs,
+    snakemake,
+    tail,
+    unavailable,
 )
-# A slice of the test config that exercises each kind of request: the data stage, a neural
-# model (asks for a GPU) and a scikit-learn baseline (does not). The whole test config is
-# ~70 jobs, too many for a few minutes on a 2-core machine.
-TARGETS = (
-    "results/tox21/data/molecules.parquet",
-    "results/tox21/splits/random/seed0.json",
-    "results/tox21/splits/scaffold/seed0.json",
-    "results/tox21/features/ecfp.npz",
-    "results/tox21/features/graph.pt",
-    "results/tox21/models/snn/random/seed0/metrics.json",
-    "results/tox21/models/rf/random/seed0/metrics.json",
-)
+from tests.conftest import BIN
+
 DATA_STAGE = {"data", "splits", "features"}
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
-
-
-def _unavailable(reason: str):
-    """Skip, or fail when the cluster test is required (CI)."""
-    if REQUIRE:
-        pytest.fail(f"MOLPROBE_REQUIRE_SLURM is set but {reason}")
-    pytest.skip(reason)
-
-
-def _mirror() -> Path:
-    """The dataset mirror; required whenever the cluster test is (checked first) or data is."""
-    return require_mirror(required=REQUIRE or data_required())
-
-
-def _profile() -> dict:
-    return yaml.safe_load(PROFILE.read_text())
-
-
-def _resource(value, attempt: int = 1):
-    """A profile resource value: a number or an expression in ``attempt`` (e.g. ``8000 * attempt``)."""
-    if isinstance(value, str):
-        return eval(value, {"__builtins__": {}}, {"attempt": attempt})  # profile text, ours
-    return value
-
-
-def _node_size_for_profile(profile: dict) -> tuple[int, int]:
-    """CPUs and MB that the test node must advertise so every request of the profile fits."""
-    attempts = int(profile.get("retries", 0)) + 1
-    rules = [profile.get("default-resources", {}), *profile.get("set-resources", {}).values()]
-    cpus = [int(t) for t in profile.get("set-threads", {}).values()]
-    cpus += [r["cpus_per_task"] for r in rules if isinstance(r.get("cpus_per_task"), int)]
-    mem = [int(_resource(r["mem_mb"], attempts)) for r in rules if "mem_mb" in r]
-    return max(cpus + [1]), max(mem + [1000])
-
-
-def _checkout(dest: Path) -> Path:
-    """Copy what a fresh clone holds for the workflow into ``dest``."""
-    dest.mkdir(parents=True)
-    shutil.copy(REPO / "Snakefile", dest / "Snakefile")
-    shutil.copytree(REPO / "workflow", dest / "workflow")
-    shutil.copytree(REPO / "config", dest / "config")
-    return dest
-
-
-def _clean_env(mirror: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["MOLPROBE_MIRROR"] = str(mirror)
-    return env
-
-
-def _snakemake(workdir: Path, env: dict[str, str], *args: str, timeout: int = 600):
-    cmd = [str(BIN / "snakemake"), "--configfile", "config/test.yaml", *args, *TARGETS]
-    return subprocess.run(
-        cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-@pytest.fixture(scope="module")
-def slurm_cluster():
-    """A running single-node SLURM; yields its folder and the environment to reach it.
-
-    Takes no ``mirror`` fixture: that one would skip before MOLPROBE_REQUIRE_SLURM is read.
-    """
-    mirror = _mirror()
-    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        _unavailable("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
-    if shutil.which("slurmctld") is None and os.geteuid() != 0:
-        _unavailable("SLURM is not installed and installing it with apt-get needs root")
-    cpus, mem_mb = _node_size_for_profile(_profile())
-    # A short path: munge's socket path must stay under the 108-byte limit of unix sockets.
-    cluster_dir = Path(tempfile.mkdtemp(prefix="molprobe-slurm-"))
-    env = _clean_env(mirror)
-    # room for two of the biggest jobs side by side (oversubscribed on a small machine)
-    env["LOCAL_SLURM_CPUS"] = str(max(2 * cpus, os.cpu_count() or 1))
-    env["LOCAL_SLURM_MEM_MB"] = str(mem_mb)
-    started = subprocess.run(
-        ["bash", str(SCRIPT), "start", str(cluster_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if started.returncode != 0:
-        subprocess.run(["bash", str(SCRIPT), "stop", str(cluster_dir)], env=env, timeout=120)
-        lines = [ln for ln in started.stderr.splitlines() if "error" in ln] or [started.stderr]
-        _unavailable(f"local SLURM did not start (exit {started.returncode}): {lines[-1][-400:]}")
-    env["SLURM_CONF"] = str(cluster_dir / "slurm.conf")
-    # the wrappers in bin/ pin SLURM_CONF for the `srun` that the plugin's job step calls
-    env["PATH"] = f"{cluster_dir / 'bin'}{os.pathsep}{env['PATH']}"
-    try:
-        yield cluster_dir, env
-    finally:
-        stop = subprocess.run(
-            ["bash", str(SCRIPT), "stop", str(cluster_dir)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert stop.returncode == 0, stop.stderr
 
 
 @pytest.fixture(scope="module")
 def slurm_run(slurm_cluster, tmp_path_factory):
     """The test config run through SLURM with the cluster profile (jobs from the profile)."""
     cluster_dir, env = slurm_cluster
-    workdir = _checkout(tmp_path_factory.mktemp("slurm") / "wf")
-    proc = _snakemake(workdir, env, "--profile", "workflow/profiles/slurm", *SLURM_TEST_FLAGS)
+    workdir = checkout(tmp_path_factory.mktemp("slurm") / "wf")
+    proc = snakemake(workdir, env, "--profile", "workflow/profiles/slurm", *SLURM_TEST_FLAGS)
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:] + _tail(cluster_dir / "log" / "slurmctld.log")
+    assert proc.returncode == 0, log[-6000:] + tail(cluster_dir / "log" / "slurmctld.log")
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
     return workdir, env, log, run_id, cluster_dir
-
-
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    """The same config run on this machine with the workstation profile."""
-    mirror = _mirror()
-    workdir = _checkout(tmp_path_factory.mktemp("local") / "wf")
-    env = _clean_env(mirror)
-    proc = _snakemake(
-        workdir, env, "--cores", "2", "--workflow-profile", "workflow/profiles/default"
-    )
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
-    return workdir
-
-
-def _tail(path: Path, n: int = 20) -> str:
-    if not path.is_file():
-        return ""
-    return "\n" + "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-
-
-def _slurm_jobs(env: dict[str, str], run_id: str) -> dict[str, dict[str, str]]:
-    """``scontrol show job`` of every job this run submitted (they share the run id as name)."""
-    out = subprocess.run(
-        ["scontrol", "-o", "show", "job"], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    jobs = {}
-    for line in out.splitlines():
-        fields = dict(re.findall(r"(\w+)=(\S*)", line))
-        if fields.get("JobName") == run_id:
-            jobs[fields["JobId"]] = fields
-    return jobs
 
 
 def _megabytes(text: str) -> float:
@@ -230,7 +71,7 @@ def test_jobs_went_through_sbatch(slurm_run):
     assert submitted, "snakemake reported no SLURM job ids:\n" + log[-3000:]
 
     # slurmctld knows every job by the run id, and each one completed
-    jobs = _slurm_jobs(env, run_id)
+    jobs = slurm_jobs(env, run_id)
     assert set(jobs) == submitted
     assert {job["JobState"] for job in jobs.values()} == {"COMPLETED"}
     assert {"standardize", "featurize", "train"} <= {_rule_of(j) for j in jobs.values()}
@@ -252,16 +93,16 @@ def test_jobs_went_through_sbatch(slurm_run):
 def test_profile_requests_reach_slurm(slurm_run):
     """Each job got the CPUs, memory (and GPU) that the profile asks for its rule."""
     _, env, _, run_id, _ = slurm_run
-    profile = _profile()
+    profile = cluster_profile()
     defaults = profile.get("default-resources", {})
-    for slurm_id, job in _slurm_jobs(env, run_id).items():
+    for slurm_id, job in slurm_jobs(env, run_id).items():
         rule = _rule_of(job)
         wanted = {**defaults, **profile.get("set-resources", {}).get(rule, {})}
         where = f"SLURM job {slurm_id} (rule {rule})"
-        assert _megabytes(job["MinMemoryNode"]) == _resource(wanted["mem_mb"]), where
+        assert _megabytes(job["MinMemoryNode"]) == resource(wanted["mem_mb"]), where
         assert int(job["TimeLimit"].split(":")[0]) * 60 + int(
             job["TimeLimit"].split(":")[1]
-        ) == _resource(wanted["runtime"]), where
+        ) == resource(wanted["runtime"]), where
         threads = profile.get("set-threads", {}).get(rule)
         if threads is not None and "cpus_per_task" in wanted:
             assert int(job["NumCPUs"]) == threads, where
@@ -363,7 +204,7 @@ def test_outputs_equal_a_local_run(slurm_run, local_run):
 @pytest.mark.slow
 def test_resume_has_nothing_to_do(slurm_run):
     workdir, env, *_ = slurm_run
-    proc = _snakemake(workdir, env, "--profile", "workflow/profiles/slurm", "-n", timeout=120)
+    proc = snakemake(workdir, env, "--profile", "workflow/profiles/slurm", "-n", timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
@@ -373,7 +214,7 @@ def test_resume_has_nothing_to_do(slurm_run):
 
 def test_profile_names_only_rules_that_exist(tmp_path):
     """Snakemake silently ignores set-resources/set-threads for unknown rules: catch typos."""
-    workdir = _checkout(tmp_path / "wf")
+    workdir = checkout(tmp_path / "wf")
     proc = subprocess.run(
         [str(BIN / "snakemake"), "--list-rules"],
         cwd=workdir,
@@ -383,7 +224,7 @@ def test_profile_names_only_rules_that_exist(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rules = set(proc.stdout.split())
-    profile = _profile()
+    profile = cluster_profile()
     named = set(profile.get("set-resources", {})) | set(profile.get("set-threads", {}))
     assert named <= rules, f"not rules of the workflow: {sorted(named - rules)}"
     # every rule that gets extra threads is also given the CPUs for them
@@ -392,12 +233,12 @@ def test_profile_names_only_rules_that_exist(tmp_path):
 
 def test_profile_dry_run_resolves_on_the_default_config(tmp_path, mirror):
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        _unavailable("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
-    workdir = _checkout(tmp_path / "wf")
+        unavailable("snakemake-executor-plugin-slurm is not installed: pip install -e '.[slurm]'")
+    workdir = checkout(tmp_path / "wf")
     proc = subprocess.run(
         [str(BIN / "snakemake"), "--profile", "workflow/profiles/slurm", "-n"],
         cwd=workdir,
-        env=_clean_env(mirror),
+        env=clean_env(mirror),
         capture_output=True,
         text=True,
         timeout=300,
