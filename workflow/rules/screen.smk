@@ -1,6 +1,7 @@
 # Screening: cut each library into chunks (a checkpoint), score every chunk with the
-# ensemble as its own job (one cluster job per chunk, submitted as SLURM array jobs by the
-# cluster profile; an interrupted run redoes only the missing chunks), gather the parts into
+# ensemble as its own job (one cluster job per chunk, submitted as SLURM job arrays of 25
+# when the slurm-array profile is layered over the cluster profile; an interrupted run
+# redoes only the missing chunks), gather the parts into
 # a ranked table, a top-N CSV and an SDF. Within a job `screen.workers` processes featurize
 # and the job's own process runs every model on `device` (CUDA when present under auto).
 
