@@ -11,7 +11,10 @@ written like ``molprobe distill`` does. One CSV row per split seed: validation o
 (``--plain DIR``, a ``molprobe train`` run of the same family and seed), of the distilled
 student and of the chosen teacher, the difference, seconds. ``--zero-control SEED``: the
 student also trained with no unlabeled rows, which must reproduce the plain run (so the arms
-differ only by the soft-labeled rows). ``--read-test`` adds the test means (read once, at
+differ only by the soft-labeled rows); ``--shuffled-control SEED``: the soft labels permuted
+over the unlabeled structures (same rows, same label marginals, the teacher's knowledge of
+which structure is active lost): a gain that survives it is regularization, not the teacher.
+``--read-test`` adds the test means (read once, at
 the end; runs already written are read back, not retrained).
 
     python scripts/distill_ablation.py --method scaffold --seeds 0 1 2 \\
@@ -86,6 +89,7 @@ def write_run(out: Path, run) -> None:
     write_json(out / "metrics.json", run.metrics)
     run.history.to_csv(out / "history.csv", index=False)
     run.predictions.to_parquet(out / "predictions.parquet", index=False)
+    run.valid_predictions.to_parquet(out / "valid_predictions.parquet", index=False)
 
 
 def main() -> None:
@@ -104,7 +108,10 @@ def main() -> None:
     ap.add_argument("--max-unlabeled", type=int, default=8000)
     ap.add_argument("--cache", type=Path, default=Path("results/distill/soft"))
     ap.add_argument("--runs", type=Path, default=Path("results/distill/students"))
+    ap.add_argument("--student-seed", type=int, default=None,
+                    help="model seed of student and plain run (default: the split seed)")  # fmt: skip
     ap.add_argument("--zero-control", type=int, nargs="*", default=[])
+    ap.add_argument("--shuffled-control", type=int, nargs="*", default=[])
     ap.add_argument("--read-test", action="store_true")
     ap.add_argument("--output", type=Path, required=True)
     args = ap.parse_args()
@@ -135,10 +142,14 @@ def main() -> None:
         plain = json.loads((plain_dir / "metrics.json").read_text())
         config = DistillConfig(model=args.student, featurizers=plain_meta.featurizers,
                                params=params, seed=plain["seed"])  # fmt: skip
+        if plain["seed"] != (seed if args.student_seed is None else args.student_seed):
+            raise SystemExit(f"{plain_dir}: model seed {plain['seed']} is not the student's")
         info = {"name": args.method, "path": str(split_path)}
         arms = [("distilled", unlabeled, soft)]
         if seed in args.zero_control:
             arms.append(("zero", [], np.zeros((0, len(tasks)))))
+        if seed in args.shuffled_control:  # same rows and label marginals, teacher's order lost
+            arms.append(("shuffled", unlabeled, np.random.default_rng(seed).permutation(soft)))
         for arm, unl, sft in arms:
             out = args.runs / arm / args.method / f"seed{seed}"
             cpu = float("nan")

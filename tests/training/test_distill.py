@@ -72,6 +72,11 @@ def test_student_learns_soft_labels_and_not_shuffled_ones(planted):
                      ["halogen"], "classification", 10, 0)  # fmt: skip
     assert again.to_dict()["mean"]["roc_auc"] == pytest.approx(learned)
     assert run.train_smiles == mols["smiles"].to_numpy()[split["train"]].tolist()
+    valid = run.valid_predictions  # what calibration and validation weights read
+    assert len(valid) == len(split["valid"]) and not valid["halogen_true"].isna().any()
+    v = evaluate(valid[["halogen_true"]].to_numpy(), valid[["halogen"]].to_numpy(),
+                 ["halogen"], "classification", 10, 0)  # fmt: skip
+    assert v.to_dict()["mean"]["roc_auc"] == pytest.approx(run.metrics["valid"]["mean"]["roc_auc"])
 
 
 def test_distill_refuses_leaks_and_bad_soft_labels(planted):

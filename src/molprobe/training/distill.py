@@ -29,6 +29,7 @@ from molprobe.training.data import Split, assemble_vectors, make_source, model_o
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
 from molprobe.training.records import run_metrics, split_record
+from molprobe.training.run import predictions_frame
 
 
 @dataclass
@@ -51,8 +52,9 @@ class DistillConfig:
 @dataclass
 class DistillRun:
     """A distilled student (best validation epoch) with what ``molprobe train`` writes:
-    meta.json content, metrics (valid and test on measured labels), history, test
-    predictions and the labeled training SMILES (the applicability-domain reference)."""
+    meta.json content, metrics (valid and test on measured labels), history, test and
+    validation predictions and the labeled training SMILES (the applicability-domain
+    reference)."""
 
     model: Any
     meta: CheckpointMeta
@@ -60,6 +62,7 @@ class DistillRun:
     history: pd.DataFrame
     predictions: pd.DataFrame
     train_smiles: list[str]
+    valid_predictions: pd.DataFrame | None = None
 
 
 def novel_structures(unlabeled: Sequence[str], labeled: Sequence[str]) -> list[str]:
@@ -158,10 +161,6 @@ def distill_run(
     name = config.name or f"{config.model}_distilled"
     metrics = run_metrics(name, config.model, params, info, seed, "classification", result,
                           ev_test, ev_valid)  # fmt: skip
-    predictions = {"mol_id": mols["mol_id"].to_numpy()[split.test],
-                   "smiles": mols["smiles"].to_numpy()[split.test]}  # fmt: skip
-    for t, task in enumerate(tasks):
-        predictions[task] = test_pred[:, t]
-        predictions[f"{task}_true"] = Y_lab[split.test, t]
     return DistillRun(model, meta, metrics, pd.DataFrame(result.history),
-                      pd.DataFrame(predictions), train_smiles)  # fmt: skip
+                      predictions_frame(mols, split.test, tasks, test_pred, Y_lab), train_smiles,
+                      predictions_frame(mols, split.valid, tasks, valid_pred, Y_lab))  # fmt: skip
