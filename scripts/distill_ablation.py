@@ -92,6 +92,60 @@ def write_run(out: Path, run) -> None:
     run.valid_predictions.to_parquet(out / "valid_predictions.parquet", index=False)
 
 
+def ensure_valid_predictions(run_dir: Path, mols: pd.DataFrame, rows, tasks) -> None:
+    """Write ``valid_predictions.parquet`` of a student saved before it was written (the
+    checkpoint rebuilds its inputs from SMILES and predicts what training scored)."""
+    from molprobe.inference.inputs import ModelInputs
+    from molprobe.inference.predict import predict_loaded
+    from molprobe.training.checkpoint import load_model
+    from molprobe.training.run import predictions_frame
+
+    if (run_dir / "valid_predictions.parquet").exists():
+        return
+    loaded = load_model(run_dir)
+    smiles = mols["smiles"].to_numpy()[rows].tolist()
+    pred = predict_loaded(loaded, ModelInputs.from_checkpoint(loaded).featurize(smiles))
+    Y = mols[tasks].to_numpy(dtype=float)
+    frame = predictions_frame(mols, rows, tasks, pred, Y)
+    frame.to_parquet(run_dir / "valid_predictions.parquet", index=False)
+
+
+def ensembles(args, mols, tasks) -> list[dict]:
+    """Per split seed and arm: the mean ROC-AUC of the mean probability of the student
+    initialisations ``--ensemble`` (model seeds; ``--runs``/``--plain`` dirs with ``{mseed}``;
+    e.g. ``m0`` links to the default run, whose model seed is the split seed) on validation
+    (and test with ``--read-test``)."""
+    out = []
+    for seed in args.seeds:
+        _, split = read_split(args.splits / args.method / f"seed{seed}.json", len(mols))
+        arms = {
+            "plain": args.plain,
+            "distilled": str(args.runs / "distilled" / "{split}" / "seed{seed}"),
+        }
+        for arm, pattern in arms.items():
+            dirs = [
+                Path(pattern.format(split=args.method, seed=seed, mseed=m)) for m in args.ensemble
+            ]
+            row = {"split": args.method, "seed": seed, "arm": arm, "members": len(dirs)}
+            for part, name in [
+                ("valid", "valid_predictions.parquet"),
+                ("test", "predictions.parquet"),
+            ]:
+                if part == "test" and not args.read_test:
+                    continue
+                if arm == "distilled" and part == "valid":
+                    for d in dirs:
+                        ensure_valid_predictions(d, mols, split.valid, tasks)
+                frames = [pd.read_parquet(d / name) for d in dirs]
+                pred = np.mean([f[tasks].to_numpy(dtype=float) for f in frames], axis=0)
+                truth = frames[0][[f"{t}_true" for t in tasks]].to_numpy(dtype=float)
+                ev = evaluate(truth, pred, tasks, "classification", 10, 0).to_dict()
+                row[part] = ev["mean"]["roc_auc"]
+            print(row)
+            out.append(row)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--molecules", type=Path, default=Path("results/tox21/data/molecules.parquet"))
@@ -112,6 +166,8 @@ def main() -> None:
                     help="model seed of student and plain run (default: the split seed)")  # fmt: skip
     ap.add_argument("--zero-control", type=int, nargs="*", default=[])
     ap.add_argument("--shuffled-control", type=int, nargs="*", default=[])
+    ap.add_argument("--ensemble", type=int, nargs="*", default=None, metavar="MSEED",
+                    help="only score the ensembles of these student initialisations")  # fmt: skip
     ap.add_argument("--read-test", action="store_true")
     ap.add_argument("--output", type=Path, required=True)
     args = ap.parse_args()
@@ -120,6 +176,10 @@ def main() -> None:
 
     params = parse_params(args.params)
     mols, tasks = read_labelled_molecules(args.molecules)
+    if args.ensemble:
+        rows = ensembles(args, mols, tasks)
+        pd.DataFrame(rows).to_csv(args.output, index=False)
+        return
     teachers = dict(t.split("=", 1) for t in args.teachers)
     chosen, table = choose_teacher(teachers, args.method, args.seeds, tasks)
     print(f"teacher validation ({args.method}, seeds {args.seeds}):",
