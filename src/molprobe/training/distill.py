@@ -29,7 +29,6 @@ from molprobe.training.data import Split, assemble_vectors, make_source, model_o
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
 from molprobe.training.records import run_metrics, split_record
-from molprobe.training.run import predictions_frame
 
 
 @dataclass
@@ -161,6 +160,13 @@ def distill_run(
     name = config.name or f"{config.model}_distilled"
     metrics = run_metrics(name, config.model, params, info, seed, "classification", result,
                           ev_test, ev_valid)  # fmt: skip
-    return DistillRun(model, meta, metrics, pd.DataFrame(result.history),
-                      predictions_frame(mols, split.test, tasks, test_pred, Y_lab), train_smiles,
-                      predictions_frame(mols, split.valid, tasks, valid_pred, Y_lab))  # fmt: skip
+    frames = []
+    for rows, pred in ((split.test, test_pred), (split.valid, valid_pred)):
+        frame = {"mol_id": mols["mol_id"].to_numpy()[rows],
+                 "smiles": mols["smiles"].to_numpy()[rows]}  # fmt: skip
+        for t, task in enumerate(tasks):
+            frame[task] = pred[:, t]
+            frame[f"{task}_true"] = Y_lab[rows, t]
+        frames.append(pd.DataFrame(frame))
+    return DistillRun(model, meta, metrics, pd.DataFrame(result.history), frames[0],
+                      train_smiles, frames[1])  # fmt: skip
