@@ -72,6 +72,11 @@ def test_student_learns_soft_labels_and_not_shuffled_ones(planted):
                      ["halogen"], "classification", 10, 0)  # fmt: skip
     assert again.to_dict()["mean"]["roc_auc"] == pytest.approx(learned)
     assert run.train_smiles == mols["smiles"].to_numpy()[split["train"]].tolist()
+    valid = run.valid_predictions  # what calibration and validation weights read
+    assert len(valid) == len(split["valid"]) and not valid["halogen_true"].isna().any()
+    v = evaluate(valid[["halogen_true"]].to_numpy(), valid[["halogen"]].to_numpy(),
+                 ["halogen"], "classification", 10, 0)  # fmt: skip
+    assert v.to_dict()["mean"]["roc_auc"] == pytest.approx(run.metrics["valid"]["mean"]["roc_auc"])
 
 
 def test_distill_refuses_leaks_and_bad_soft_labels(planted):
@@ -130,3 +135,30 @@ def test_student_checkpoint_rebuilds_its_inputs_from_smiles(planted, tmp_path):
     test_smiles = run.predictions["smiles"].tolist()
     again = predict_loaded(loaded, ModelInputs.from_checkpoint(loaded).featurize(test_smiles))
     np.testing.assert_allclose(again[:, 0], run.predictions["halogen"], rtol=1e-5, atol=1e-6)
+
+
+def test_teachers_share_one_feature_cache(planted, tmp_path):
+    """The teachers of several splits featurize the unlabeled set once: a shared cache is
+    filled on the first call, gives identical soft labels on the next, and is what they read
+    (a cache with the blocks zeroed changes the soft labels)."""
+    from molprobe.inference.inputs import block_key
+    from molprobe.inference.teacher import teacher_probabilities
+    from molprobe.training.checkpoint import save_checkpoint
+
+    mols, split, unlabeled, soft = planted
+    config = DistillConfig(
+        model="fnn_bn_fast", featurizers=[{"name": "ecfp"}, {"name": "descriptors_fast"}],
+        params={"n_layers": 2, "width": 32, "epochs": 3}, bootstrap=10,
+    )  # fmt: skip
+    run = distill_run(mols, ["halogen"], split, {"name": "r"}, unlabeled, soft, config)
+    save_checkpoint(tmp_path, run.model, run.meta)
+    smiles = unlabeled[:150]
+    cache: dict = {}
+    first = teacher_probabilities([tmp_path], smiles, ["halogen"], cache)
+    assert set(cache) == {block_key(s) for s in run.meta.featurizers}
+    again = teacher_probabilities([tmp_path, tmp_path], smiles, ["halogen"], cache)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, teacher_probabilities([tmp_path], smiles, ["halogen"]))
+    zeroed = {k: np.zeros_like(np.asarray(v)) for k, v in cache.items()}
+    other = teacher_probabilities([tmp_path], smiles, ["halogen"], zeroed)
+    assert np.abs(other - first).max() > 1e-3

@@ -119,6 +119,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
     write_json(out / "metrics.json", run.metrics)
     write_atomic(out / "history.csv", lambda p: run.history.to_csv(p, index=False))
     write_atomic(out / "predictions.parquet", lambda p: run.predictions.to_parquet(p, index=False))
+    write_atomic(out / "valid_predictions.parquet",
+                 lambda p: run.valid_predictions.to_parquet(p, index=False))  # fmt: skip
     m = run.metrics
     print(f"{m['name']} {m['split']['name']}: {len(unlabeled)} unlabeled structures, best epoch "
           f"{m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s")  # fmt: skip

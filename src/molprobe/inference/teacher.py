@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from molprobe.errors import MolprobeError
-from molprobe.inference.inputs import ModelInputs
+from molprobe.inference.inputs import FeatureCache, ModelInputs
 from molprobe.inference.predict import predict_loaded
 from molprobe.training.checkpoint import CheckpointMeta, load_model
 
@@ -30,13 +30,19 @@ def check_teacher_split(meta: CheckpointMeta, split_json: Mapping[str, Any]) -> 
 
 
 def teacher_probabilities(
-    teacher_dirs: Sequence, smiles: Sequence[str], tasks: Sequence[str]
+    teacher_dirs: Sequence,
+    smiles: Sequence[str],
+    tasks: Sequence[str],
+    cache: FeatureCache | None = None,
 ) -> np.ndarray:
     """Mean predicted probability (n, T) of the teacher models for ``smiles`` (standardized),
-    each featurizing with its own saved specs; tasks in ``tasks`` order."""
+    each featurizing with its own saved specs; tasks in ``tasks`` order. ``cache``: raw
+    feature blocks of ``smiles`` (see :meth:`ModelInputs.featurize`), read and filled, so
+    the teachers of several splits featurize the unlabeled set once."""
     if not teacher_dirs:
         raise MolprobeError("distillation needs at least one teacher model")
-    total, cache = np.zeros((len(smiles), len(tasks))), {}
+    total = np.zeros((len(smiles), len(tasks)))
+    cache = {} if cache is None else cache
     for directory in teacher_dirs:
         loaded = load_model(directory)
         missing = [t for t in tasks if t not in loaded.meta.task_names]

@@ -51,8 +51,9 @@ class DistillConfig:
 @dataclass
 class DistillRun:
     """A distilled student (best validation epoch) with what ``molprobe train`` writes:
-    meta.json content, metrics (valid and test on measured labels), history, test
-    predictions and the labeled training SMILES (the applicability-domain reference)."""
+    meta.json content, metrics (valid and test on measured labels), history, test and
+    validation predictions and the labeled training SMILES (the applicability-domain
+    reference)."""
 
     model: Any
     meta: CheckpointMeta
@@ -60,6 +61,7 @@ class DistillRun:
     history: pd.DataFrame
     predictions: pd.DataFrame
     train_smiles: list[str]
+    valid_predictions: pd.DataFrame | None = None
 
 
 def novel_structures(unlabeled: Sequence[str], labeled: Sequence[str]) -> list[str]:
@@ -158,10 +160,13 @@ def distill_run(
     name = config.name or f"{config.model}_distilled"
     metrics = run_metrics(name, config.model, params, info, seed, "classification", result,
                           ev_test, ev_valid)  # fmt: skip
-    predictions = {"mol_id": mols["mol_id"].to_numpy()[split.test],
-                   "smiles": mols["smiles"].to_numpy()[split.test]}  # fmt: skip
-    for t, task in enumerate(tasks):
-        predictions[task] = test_pred[:, t]
-        predictions[f"{task}_true"] = Y_lab[split.test, t]
-    return DistillRun(model, meta, metrics, pd.DataFrame(result.history),
-                      pd.DataFrame(predictions), train_smiles)  # fmt: skip
+    frames = []
+    for rows, pred in ((split.test, test_pred), (split.valid, valid_pred)):
+        frame = {"mol_id": mols["mol_id"].to_numpy()[rows],
+                 "smiles": mols["smiles"].to_numpy()[rows]}  # fmt: skip
+        for t, task in enumerate(tasks):
+            frame[task] = pred[:, t]
+            frame[f"{task}_true"] = Y_lab[rows, t]
+        frames.append(pd.DataFrame(frame))
+    return DistillRun(model, meta, metrics, pd.DataFrame(result.history), frames[0],
+                      train_smiles, frames[1])  # fmt: skip
