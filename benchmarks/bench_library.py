@@ -5,7 +5,7 @@
         [--out benchmarks/out/library]
 
 1. Library: the unique structures of MUV and HIV (canonical SMILES, ~134k), then randomized
-   SMILES of them (RDKit ``doRandom``, round robin, fixed seed) until ``--n`` rows: every row
+   SMILES of them (RDKit ``MolToRandomSmilesVect``, round robin, one seed per row) until ``--n`` rows: every row
    is a different string, so nothing is cached by text. Written once as gzipped CSV (smiles,
    id) and reused.
 2. Models: the default screening models (config ``screen.models``, today ``fnn_bn_fast``:
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from rdkit import Chem, RDLogger, rdBase
+from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -84,13 +84,13 @@ def base_structures() -> list[str]:
     return list(seen)
 
 
-def build_library(path: Path, n: int, seed: int = 0) -> Path:
-    """``n`` rows: the base structures, then randomized SMILES of them, round robin."""
+def build_library(path: Path, n: int, seed: int = 0, base: list[str] | None = None) -> Path:
+    """``n`` rows: the base structures (default: MUV + HIV), then randomized SMILES of them,
+    round robin."""
     if path.exists():
         return path
-    base = base_structures()
+    base = base_structures() if base is None else base
     mols = [Chem.MolFromSmiles(s) for s in base]
-    rdBase.SeedRandomNumberGenerator(seed)  # the randomized SMILES are reproducible
     tmp = path.with_suffix(".tmp")
     t0 = time.perf_counter()
     with gzip.open(tmp, "wt", newline="", compresslevel=1) as fh:
@@ -101,7 +101,9 @@ def build_library(path: Path, n: int, seed: int = 0) -> Path:
             if i < len(base):
                 smi = base[k]
             else:
-                smi = Chem.MolToSmiles(mols[k], doRandom=True, canonical=False)
+                # one seed per row: reproducible (RDKit's global seed does not fix doRandom)
+                rng = (seed * 1_000_003 + i) % 2**31
+                smi = Chem.MolToRandomSmilesVect(mols[k], 1, randomSeed=rng)[0]
             w.writerow((smi, f"m{i}"))
     tmp.rename(path)
     print(f"  library: {n:,} rows from {len(base):,} structures ({time.perf_counter() - t0:.0f} s)")
