@@ -1,14 +1,20 @@
 """A 10^6-molecule screen end to end, in constant memory, with peak RSS sampled.
 
     .venv/bin/python benchmarks/bench_library.py [--n 1000000] [--workers 2]
-        [--chunk-size 10000] [--epochs 2] [--out benchmarks/out/library]
+        [--chunk-size 10000] [--epochs 2] [--families fnn_bn_fast] [--seeds 0 1 2]
+        [--out benchmarks/out/library]
 
 1. Library: the unique structures of MUV and HIV (canonical SMILES, ~134k), then randomized
-   SMILES of them (RDKit ``doRandom``, round robin, fixed seed) until ``--n`` rows: every row
+   SMILES of them (RDKit ``MolToRandomSmilesVect``, round robin, one seed per row) until ``--n`` rows: every row
    is a different string, so nothing is cached by text. Written once as gzipped CSV (smiles,
    id) and reused.
-2. Models: three ECFP-only SNNs (seeds 0-2, ``--epochs`` epochs) on Tox21, as bench_screen.py
-   trains them (cached); the fastest models this project has.
+2. Models: the default screening models (config ``screen.models``, today ``fnn_bn_fast``:
+   4 x 512 FNN-BN on ECFP4 bits + the 45 fast descriptors) or ``--families`` (any of config
+   ``models:``, e.g. all five ``snn fnn_bn gine attentivefp rf``, or ``snn_ecfp``, the ECFP-only
+   SNN of the earlier run), seeds ``--seeds``, trained on Tox21 with the workflow's features
+   and params but ``--epochs`` epochs (cached): screening speed depends on the architecture
+   and inputs, not on how long the weights were trained. Each member's domain reference is
+   every Tox21 molecule, as for the workflow's final models.
 3. ``molprobe screen --workers W`` as one subprocess (one torch thread per process): the
    parent owns the models, W workers featurize. Every 0.5 s the process tree is sampled: the
    summed RSS and the number of finished parts (molecules screened), so memory can be read
@@ -16,8 +22,9 @@
 4. Start-up: the same screen on a 10-molecule library (CPU seconds before any molecule).
 5. Floor: RDKit parse + Morgan ECFP4 (2048 bits) in process, one core, on 10,000 rows.
 
-Prints a table and writes ``result.json``: molecules per CPU-second (end to end and net of
-start-up), core-hours per 10^9 molecules, peak RSS and the RSS ratio between the last and the
+Prints a table and writes ``result.json`` (and ``result-<families>-<n>-w<workers>.json``,
+kept per run): molecules per CPU-second (end to end and net of
+start-up), core-hours per 10^9 molecules (both), peak RSS and the RSS ratio between the last and the
 first decile of progress (1.0 = constant memory).
 """
 
@@ -28,6 +35,7 @@ import csv
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -36,7 +44,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rdkit import Chem, RDLogger, rdBase
+import yaml
+from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -75,13 +84,13 @@ def base_structures() -> list[str]:
     return list(seen)
 
 
-def build_library(path: Path, n: int, seed: int = 0) -> Path:
-    """``n`` rows: the base structures, then randomized SMILES of them, round robin."""
+def build_library(path: Path, n: int, seed: int = 0, base: list[str] | None = None) -> Path:
+    """``n`` rows: the base structures (default: MUV + HIV), then randomized SMILES of them,
+    round robin."""
     if path.exists():
         return path
-    base = base_structures()
+    base = base_structures() if base is None else base
     mols = [Chem.MolFromSmiles(s) for s in base]
-    rdBase.SeedRandomNumberGenerator(seed)  # the randomized SMILES are reproducible
     tmp = path.with_suffix(".tmp")
     t0 = time.perf_counter()
     with gzip.open(tmp, "wt", newline="", compresslevel=1) as fh:
@@ -92,7 +101,9 @@ def build_library(path: Path, n: int, seed: int = 0) -> Path:
             if i < len(base):
                 smi = base[k]
             else:
-                smi = Chem.MolToSmiles(mols[k], doRandom=True, canonical=False)
+                # one seed per row: reproducible (RDKit's global seed does not fix doRandom)
+                rng = (seed * 1_000_003 + i) % 2**31
+                smi = Chem.MolToRandomSmilesVect(mols[k], 1, randomSeed=rng)[0]
             w.writerow((smi, f"m{i}"))
     tmp.rename(path)
     print(f"  library: {n:,} rows from {len(base):,} structures ({time.perf_counter() - t0:.0f} s)")
@@ -101,36 +112,74 @@ def build_library(path: Path, n: int, seed: int = 0) -> Path:
 
 # --------------------------------------------------------------------------- models
 
+#: families not in config/config.yaml ``models:``: the ECFP-only SNN of the earlier 10^6 run
+EXTRA_FAMILIES = {"snn_ecfp": {"model": "snn", "features": ["ecfp"], "params": {}}}
 
-def train_snns(cache: Path, epochs: int) -> Path:
-    """Three ECFP SNNs on Tox21 (seeds 0-2), cached; returns their parent folder."""
-    data, models = cache / "tox21", cache / "models" / "snn"
+
+def family_spec(name: str, config: dict) -> dict:
+    """``{"model", "features", "params"}`` of a family: config ``models:`` (the workflow's
+    features and params) or EXTRA_FAMILIES."""
+    if name in EXTRA_FAMILIES:
+        return EXTRA_FAMILIES[name]
+    entry = config["models"][name]
+    return {"model": name, "features": list(entry["features"]), "params": entry.get("params") or {}}
+
+
+def feature_file(featurizer: str) -> str:
+    return "graphs.pt" if featurizer == "graph" else f"{featurizer}.npz"
+
+
+def train_members(cache: Path, families: list[str], seeds: list[int], epochs: int,
+                  config: dict) -> Path:  # fmt: skip
+    """Every family x seed trained on Tox21 with the workflow's features and params (config
+    ``models:``) and ``--epochs`` epochs, cached; returns the folder holding all members.
+
+    Split 0.9 / 0.05 / 0.05 (random, seed 0; validation only for the training loop); each
+    member's domain reference is then every labeled molecule, as for the workflow's final
+    models (``molprobe train-final``), so the domain check costs what a chemist's does."""
+    data, models = cache / "tox21", cache / "models" / f"epochs{epochs}"
     data.mkdir(parents=True, exist_ok=True)
     log = cache / "train.log"
-    mols, split, ecfp = data / "molecules.parquet", data / "split.json", data / "ecfp.npz"
+    mols, split = data / "molecules.parquet", data / "split.json"
     steps = [
         (mols, ["standardize", str(DATA / "tox21.csv.gz"), "--output", str(mols),
                 "--rejected", str(data / "rejected.csv")]),
-        (split, ["split", str(mols), "--method", "random", "--seed", "0", "--output", str(split)]),
-        (ecfp, ["featurize", str(mols), "--featurizer", "ecfp", "--output", str(ecfp)]),
+        (split, ["split", str(mols), "--method", "random", "--seed", "0",
+                 "--fractions", "0.9", "0.05", "0.05", "--output", str(split)]),
     ]  # fmt: skip
-    for seed in (0, 1, 2):
-        out = models / f"seed{seed}"
-        steps.append((out / "meta.json", ["train", "--model", "snn", "--molecules", str(mols),
-                      "--split", str(split), "--threads", "1", "--seed", str(seed),
-                      "--features", str(ecfp), "--epochs", str(epochs),
-                      "--output-dir", str(out)]))  # fmt: skip
+    specs = {name: family_spec(name, config) for name in families}
+    for f in sorted({f for spec in specs.values() for f in spec["features"]}):
+        params = [f"{k}={json.dumps(v)}" for k, v in (config["featurizers"].get(f) or {}).items()]
+        argv = ["featurize", str(mols), "--featurizer", f, "--output", str(data / feature_file(f))]
+        steps.append((data / feature_file(f), argv + [a for p in params for a in ("--param", p)]))
+    for name, spec in specs.items():
+        for seed in seeds:
+            out = models / name / f"seed{seed}"
+            argv = ["train", "--model", spec["model"], "--molecules", str(mols), "--split",
+                    str(split), "--threads", "1", "--seed", str(seed), "--epochs", str(epochs),
+                    "--output-dir", str(out), "--device", "cpu"]  # fmt: skip
+            for f in spec["features"]:
+                argv += ["--features", str(data / feature_file(f))]
+            if spec["params"]:
+                argv += ["--params", json.dumps({**spec["params"], "epochs": epochs})]
+            steps.append((out / "meta.json", argv))
     for target, argv in steps:
         if not target.exists():
             print(f"  molprobe {argv[0]} -> {target.relative_to(cache)}", flush=True)
             molprobe(*argv, log=log)
-    smiles = pd.read_parquet(mols, columns=["smiles"])["smiles"].to_numpy()
-    train = json.loads(split.read_text())["train"]
-    for meta in models.rglob("meta.json"):  # the domain reference, when train did not write it
-        ref = meta.parent / REFERENCE_FILE
-        if not ref.exists():
-            ref.write_text("\n".join(smiles[train]) + "\n")
-    return models
+    smiles = pd.read_parquet(mols, columns=["smiles"])["smiles"].tolist()
+    staged = cache / "ensembles" / f"{'+'.join(families)}_epochs{epochs}_seeds{len(seeds)}"
+    if staged.exists():
+        shutil.rmtree(staged)
+    for name in families:  # one folder of hard links, so one `molprobe screen --models`
+        for seed in seeds:
+            src, dst = models / name / f"seed{seed}", staged / f"{name}_seed{seed}"
+            dst.mkdir(parents=True)
+            for f in src.iterdir():
+                if f.is_file() and f.name != REFERENCE_FILE:
+                    os.link(f, dst / f.name)
+            (dst / REFERENCE_FILE).write_text("\n".join(smiles) + "\n")
+    return staged
 
 
 # --------------------------------------------------------------------------- measurements
@@ -204,21 +253,56 @@ def memory_ratio(series: list, n: int) -> tuple[float, float, float]:
     return float(rss.max()) if len(rss) else float("nan"), med(first), med(last)
 
 
+def commit() -> str:
+    """The checkout's commit (``+dirty`` with uncommitted changes under src/)."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "src"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chunk-size", type=int, default=10_000)
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=2,
+        help="training epochs per member (speed does not depend on them)",
+    )
+    ap.add_argument(
+        "--config",
+        type=Path,
+        default=REPO / "config" / "config.yaml",
+        help="workflow config: families' features and params, screen.models",
+    )
+    ap.add_argument(
+        "--families",
+        nargs="+",
+        default=None,
+        help="model families (config models:, or snn_ecfp = the earlier 3 ECFP "
+        "SNNs); default: the config's screen.models",
+    )
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "library")
     args = ap.parse_args()
+    config = yaml.safe_load(args.config.read_text())
+    families = args.families or list(config["screen"]["models"])
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"library of {args.n:,} rows, {args.workers} workers, chunks of {args.chunk_size:,}")
+    print(
+        f"library of {args.n:,} rows, {args.workers} workers, chunks of {args.chunk_size:,}; "
+        f"models {families} x seeds {args.seeds}; load {os.getloadavg()}",
+        flush=True,
+    )
+    load_before = os.getloadavg()
     library = build_library(args.out / f"library-{args.n}.csv.gz", args.n)
     tiny = args.out / "tiny.csv.gz"
     with gzip.open(tiny, "wt") as fh:
         fh.write("smiles,id\n" + "".join(f"CCO{'C' * i},t{i}\n" for i in range(10)))
-    models = train_snns(args.out / "cache", args.epochs)
+    models = train_members(args.out / "cache", families, args.seeds, args.epochs, config)
+    n_members = len(list(models.glob("*/meta.json")))
     start = screen(models, tiny, args.out / "tiny.parquet", args.workers, args.chunk_size)
     floor = floor_rate(library)
     print("  screening ...", flush=True)
@@ -231,7 +315,10 @@ def main() -> None:
         "n": args.n,
         "workers": args.workers,
         "chunk_size": args.chunk_size,
-        "models": f"3 ECFP SNNs (Tox21, seeds 0-2, {args.epochs} epochs)",
+        "models": f"{n_members} members: {', '.join(families)} x seeds {args.seeds} "
+        f"(Tox21, {args.epochs} epochs, workflow features and params)",
+        "families": families,
+        "commit": commit(),
         "wall_s": run["wall_s"],
         "cpu_s": run["cpu_s"],
         "startup_cpu_s": start["cpu_s"],
@@ -239,6 +326,7 @@ def main() -> None:
         "mol_per_cpu_s_net": net,
         "mol_per_wall_s": args.n / run["wall_s"],
         "core_hours_per_1e9": 1e9 / rate / 3600,
+        "core_hours_per_1e9_net": 1e9 / net / 3600,
         "floor_mol_per_cpu_s": floor,
         "ratio_to_floor": rate / floor,
         "peak_rss_mb": peak,
@@ -246,14 +334,19 @@ def main() -> None:
         "rss_last_decile_mb": last,
         "rss_last_over_first": last / first if first == first and first > 0 else float("nan"),
         "summary": run["summary"],
+        "load_average_before": load_before,
         "load_average": os.getloadavg(),
+        "mean_cores_used": run["cpu_s"] / run["wall_s"],
         "cpu_count": os.cpu_count(),
     }
+    tag = f"{'+'.join(families)}-{args.n}-w{args.workers}"
+    (args.out / f"result-{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "rss_series.json").write_text(json.dumps(run["series"]) + "\n")
-    print(f"\n{run['summary']}")
+    print(f"\n{result['models']}; commit {result['commit']}\n{run['summary']}")
     for key in ("wall_s", "cpu_s", "startup_cpu_s", "mol_per_cpu_s", "mol_per_cpu_s_net",
-                "mol_per_wall_s", "core_hours_per_1e9", "floor_mol_per_cpu_s", "ratio_to_floor",
+                "mol_per_wall_s", "mean_cores_used", "core_hours_per_1e9",
+                "core_hours_per_1e9_net", "floor_mol_per_cpu_s", "ratio_to_floor",
                 "peak_rss_mb", "rss_first_decile_mb", "rss_last_decile_mb",
                 "rss_last_over_first"):  # fmt: skip
         print(f"  {key:<24}{result[key]:>14,.3f}")
