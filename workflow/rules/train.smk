@@ -62,7 +62,8 @@ ruleorder: final_distilled > train_final
 
 rule train_distilled:
     # split run of a student: train labels + the teachers' (same split and seed) mean
-    # probabilities on the `distill:` structures (their smiles column only)
+    # probabilities on the `distill:` structures (their smiles column only); named as the
+    # family, as `molprobe train` names it, so comparison and conformal find it
     input:
         unpack(distill_inputs),
     output:
@@ -86,7 +87,7 @@ rule train_distilled:
         flags=distill_flags,
     shell:
         "molprobe distill --molecules {input.molecules:q} --split {input.split:q}"
-        " --unlabeled {input.unlabeled:q} {params.flags}"
+        " --unlabeled {input.unlabeled:q} {params.flags} --name {wildcards.model}"
         " --standardize-summary {input.summary:q}"
         " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
