@@ -1,7 +1,7 @@
 """CLI: ``molprobe distill`` — train a fast student on a split's labels plus a teacher's soft
 labels for unlabeled structures.
 
-``molprobe distill --molecules tox21/molecules.parquet --split S.json|--runs M.json ... --teacher DIR [DIR ...]
+``molprobe distill --molecules tox21/molecules.parquet --split S.json --teacher DIR [DIR ...]
 --unlabeled muv/molecules.parquet hiv/molecules.parquet [--max-unlabeled N] --model snn_fast
 --featurizer ecfp --featurizer descriptors_fast --output-dir OUT`` writes what ``molprobe
 train`` writes (model.pt, meta.json, metrics.json, history.csv, predictions.parquet,
