@@ -7,12 +7,16 @@ Tox21 file alone, and that file must be fetched from the Tox21 URL. The checker 
 catch a planted leak (a training job reading ToxCast molecules, a Tox21 entry pointing at
 the ToxCast file). The one sanctioned crossing is the ``pretrain`` rule: `molprobe pretrain`
 reads the SMILES of other datasets and nothing else (``tests/training/test_pretrain.py``), so
-what descends through it carries structures, not labels."""
+what descends through it carries structures, not labels. The other is the files a
+distillation job (``train_distilled``, ``final_distilled``) names after ``--unlabeled``:
+`molprobe distill` reads their ``smiles`` column only (``tests/training/test_distill_final.py``);
+the same file given to such a job any other way is a source like any other."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass, field
 
@@ -21,8 +25,11 @@ import pytest
 from tests.conftest import BIN, REPO
 
 TOX21_RAW = "data/raw/tox21.csv.gz"
-TRAINING_RULES = {"train", "train_final", "train_clean", "train_depth"}
+TRAINING_RULES = {"train", "train_final", "train_clean", "train_depth", "train_distilled",
+                  "final_distilled"}  # fmt: skip
 STRUCTURE_ONLY_RULES = {"pretrain"}  # read other datasets' SMILES only, never their labels
+# rules whose inputs after this flag are read for their SMILES only (structures, no labels)
+STRUCTURE_ONLY_FLAGS = {"train_distilled": "--unlabeled", "final_distilled": "--unlabeled"}
 
 
 @dataclass
@@ -47,6 +54,20 @@ def parse_dry_run(text: str) -> list[Job]:
     return [j for j in jobs if j.rule != "all"]
 
 
+def structure_only_inputs(job: Job) -> set[str]:
+    """The files ``job`` passes after its rule's :data:`STRUCTURE_ONLY_FLAGS` flag."""
+    flag = STRUCTURE_ONLY_FLAGS.get(job.rule)
+    if flag is None or not job.shell:
+        return set()
+    words, found, on = shlex.split(job.shell), set(), False
+    for word in words:
+        if word.startswith("-") or word.startswith(">"):
+            on = word == flag
+        elif on:
+            found.add(word)
+    return found
+
+
 def raw_sources(jobs: list[Job]) -> dict[int, set[str]]:
     """For each job (by position): the raw data files among its transitive inputs, not
     counting what reaches it through a :data:`STRUCTURE_ONLY_RULES` job."""
@@ -57,7 +78,10 @@ def raw_sources(jobs: list[Job]) -> dict[int, set[str]]:
         if i not in memo:
             memo[i] = set()
             found = {o for o in jobs[i].outputs if o.startswith("data/raw/")}
+            smiles_only = structure_only_inputs(jobs[i])
             for f in jobs[i].inputs:
+                if f in smiles_only:
+                    continue
                 if f.startswith("data/raw/"):
                     found.add(f)
                 if f in producer and jobs[producer[f]].rule not in STRUCTURE_ONLY_RULES:
@@ -127,7 +151,7 @@ def test_default_dag_trains_tox21_models_on_tox21_alone(default_jobs):
     trained = [j for j in default_jobs if j.rule == "train" and j.inputs]
     assert len(trained) >= 30  # 5 families x 2 splits x 3 seeds, each with its inputs parsed
     # the final models, the models screening uses, read the Tox21 table only
-    finals = [j for j in default_jobs if j.rule == "train_final"]
+    finals = [j for j in default_jobs if j.rule in ("train_final", "final_distilled")]
     assert finals and all("--molecules results/tox21/data/molecules.parquet" in j.shell
                           for j in finals)  # fmt: skip
 
@@ -163,3 +187,23 @@ def test_structures_only_pretraining_is_not_a_leak_but_the_same_path_elsewhere_i
     jobs[3].rule = "standardize"  # not structures-only: the MUV file now reaches the run
     found = leaks(jobs)
     assert len(found) == 1 and "muv" in found[0] and found[0].startswith("train ->")
+
+
+def test_unlabeled_structures_of_a_distilled_student_are_not_a_leak_but_its_molecules_are():
+    """A distilled Tox21 student reads MUV's standardized table after ``--unlabeled`` (SMILES
+    only): no MUV source; the same table as its ``--molecules`` is one."""
+    muv_table = "results/muv/data/molecules.parquet"
+    jobs = [
+        Job("fetch", [], [TOX21_RAW], "molprobe fetch tox21 --url https://host/tox21.csv.gz"),
+        Job("fetch", [], ["data/raw/muv.csv.gz"], "molprobe fetch muv --url https://host/muv.csv.gz"),
+        Job("standardize", [TOX21_RAW], ["results/tox21/data/molecules.parquet"]),
+        Job("standardize", ["data/raw/muv.csv.gz"], [muv_table]),
+        Job("train_distilled", ["results/tox21/data/molecules.parquet", muv_table],
+            ["results/tox21/models/fnn_bn_fast/random/seed0/meta.json"],
+            "molprobe distill --molecules results/tox21/data/molecules.parquet --unlabeled "
+            f"{muv_table} --model fnn_bn_fast --output-dir x > log 2>&1"),
+    ]  # fmt: skip
+    assert leaks(jobs) == []
+    jobs[4].shell = f"molprobe distill --molecules {muv_table} --unlabeled a.parquet"
+    found = leaks(jobs)
+    assert len(found) == 1 and "muv" in found[0] and found[0].startswith("train_distilled ->")

@@ -1,4 +1,5 @@
 # Helpers shared by the rules: config look-ups and target lists. No rule lives here.
+import json
 import os
 import shlex
 
@@ -246,6 +247,81 @@ def train_inputs(wildcards):
     }
 
 
+# ------------------------------------------- helpers of train.smk: distilled students
+
+
+def teachers(model):
+    """Teacher families of a distilled student (`models: {model}: teachers:`), else []."""
+    return list(model_entry(model).get("teachers") or [])
+
+
+def distilled_regex():
+    """Wildcard constraint of the distillation rules: the families with teachers."""
+    names = [m for m in (config.get("models") or {}) if teachers(m)]
+    return "|".join(names) if names else "(?!x)x"
+
+
+def distill_settings():
+    d = dict(config.get("distill") or {})
+    d.setdefault("unlabeled", ["muv", "hiv"])
+    d.setdefault("max_unlabeled", 8000)
+    return d
+
+
+def distill_common(ds, model):
+    return {
+        "molecules": f"results/{ds}/data/molecules.parquet",
+        "summary": f"results/{ds}/data/standardize.json",
+        # standardized structures of other datasets: `molprobe distill` reads only `smiles`
+        "unlabeled": [
+            f"results/{u}/data/molecules.parquet"
+            for u in distill_settings()["unlabeled"]
+        ],
+    }
+
+
+def distill_inputs(wildcards):
+    """Split run of a student: the teachers' runs of the same split and seed."""
+    ds, run = wildcards.dataset, f"{wildcards.split}/seed{wildcards.seed}"
+    return {
+        **distill_common(ds, wildcards.model),
+        "split": f"results/{ds}/splits/{run}.json",
+        "teachers": [
+            f"results/{ds}/models/{t}/{run}/meta.json"
+            for t in teachers(wildcards.model)
+        ],
+    }
+
+
+def distill_final_inputs(wildcards):
+    """Final student: the teachers' final models of the same seed, the student's split runs."""
+    ds = wildcards.dataset
+    return {
+        **distill_common(ds, wildcards.model),
+        "teachers": [
+            f"{final_dir(ds, t, wildcards.seed)}/meta.json"
+            for t in teachers(wildcards.model)
+        ],
+        "runs": final_runs(ds, wildcards.model),
+    }
+
+
+def distill_flags(wildcards, input):
+    """--teacher dirs, --featurizer specs (with `featurizers:` params), --params, sample size."""
+    entry = model_entry(wildcards.model)
+    settings = config.get("featurizers") or {}
+    specs = [
+        json.dumps({"name": f, **(settings.get(f) or {})}) for f in entry["features"]
+    ]
+    flags = ["--model", wildcards.model, "--teacher"]
+    flags += [os.path.dirname(p) for p in input.teachers]
+    for spec in specs:
+        flags += ["--featurizer", spec]
+    flags += ["--max-unlabeled", str(distill_settings()["max_unlabeled"])]
+    flags += _params_flags(entry["params"])
+    return shlex.join(flags)
+
+
 # ------------------------------------------- helpers of train.smk: final models, calibration
 
 
@@ -294,10 +370,14 @@ def final_inputs(wildcards):
 
 def final_targets():
     f = final_settings()
+    # distilled students' teachers have final models too (their soft labels)
+    models = list(
+        dict.fromkeys(f["models"] + [t for m in f["models"] for t in teachers(m)])
+    )
     return [
         f"{final_dir(ds, m, s)}/meta.json"
         for ds in config["run_datasets"]
-        for m in f["models"]
+        for m in models
         for s in f["seeds"]
     ]
 

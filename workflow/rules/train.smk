@@ -55,6 +55,74 @@ rule train_final:
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
 
 
+# a family with `teachers` (models: in the config) is distilled instead: the same outputs
+ruleorder: train_distilled > train
+ruleorder: final_distilled > train_final
+
+
+rule train_distilled:
+    # split run of a student: train labels + the teachers' (same split and seed) mean
+    # probabilities on the `distill:` structures (their smiles column only); named as the
+    # family, as `molprobe train` names it, so comparison and conformal find it
+    input:
+        unpack(distill_inputs),
+    output:
+        meta="results/{dataset}/models/{model}/{split}/seed{seed}/meta.json",
+        metrics="results/{dataset}/models/{model}/{split}/seed{seed}/metrics.json",
+        predictions="results/{dataset}/models/{model}/{split}/seed{seed}/predictions.parquet",
+        history="results/{dataset}/models/{model}/{split}/seed{seed}/history.csv",
+        valid_predictions="results/{dataset}/models/{model}/{split}/seed{seed}/valid_predictions.parquet",
+    log:
+        "results/logs/{dataset}/distill/{model}_{split}_seed{seed}.log",
+    wildcard_constraints:
+        model=distilled_regex(),
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
+    resources:
+        gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
+    params:
+        device=config.get("device", "auto"),
+        outdir=subpath(output.meta, parent=True),
+        flags=distill_flags,
+    shell:
+        "molprobe distill --molecules {input.molecules:q} --split {input.split:q}"
+        " --unlabeled {input.unlabeled:q} {params.flags} --name {wildcards.model}"
+        " --standardize-summary {input.summary:q}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
+
+
+rule final_distilled:
+    # final student: every labeled molecule + the soft rows of the teachers' final models
+    # (same seed), for the median best epoch of the student's split runs
+    input:
+        unpack(distill_final_inputs),
+    output:
+        meta="results/{dataset}/final/{model}/seed_{seed}/meta.json",
+        record="results/{dataset}/final/{model}/seed_{seed}/final.json",
+        reference="results/{dataset}/final/{model}/seed_{seed}/train_smiles.txt",
+    log:
+        "results/logs/{dataset}/final/{model}_seed{seed}_distilled.log",
+    wildcard_constraints:
+        model=distilled_regex(),
+    conda:
+        "../envs/molprobe.yaml"
+    threads: 1
+    resources:
+        gpu=lambda wc: 1 if config.get("device", "auto") == "cuda" else 0,
+    params:
+        device=config.get("device", "auto"),
+        outdir=subpath(output.meta, parent=True),
+        flags=distill_flags,
+    shell:
+        "molprobe distill --molecules {input.molecules:q} --runs {input.runs:q}"
+        " --unlabeled {input.unlabeled:q} {params.flags}"
+        " --standardize-summary {input.summary:q}"
+        " --seed {wildcards.seed} --threads {threads} --device {params.device}"
+        " --output-dir {params.outdir:q} > {log:q} 2>&1"
+
+
 rule calibration:
     # reliability and ECE of the test predictions (raw and Platt-scaled on validation) per
     # task, family and ensemble; ensemble spread vs error

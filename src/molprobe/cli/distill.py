@@ -6,7 +6,10 @@ labels for unlabeled structures.
 --featurizer ecfp --featurizer descriptors_fast --output-dir OUT`` writes what ``molprobe
 train`` writes (model.pt, meta.json, metrics.json, history.csv, predictions.parquet,
 train_smiles.txt), so the student screens like any trained model. Only the ``smiles`` column
-of an unlabeled table is read: no other dataset's labels reach the student.
+of an unlabeled table is read: no other dataset's labels reach the student. With ``--runs``
+(the distilled split runs' metrics.json) instead of ``--split`` it trains the final student on
+every labeled molecule for their median best epoch, with final-model teachers, and writes what
+``molprobe train-final`` writes (model.pt, meta.json, final.json, train_smiles.txt).
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ def register(sub) -> None:
         "the teachers' mean probabilities. Early stopping and metrics use measured labels only.",
     )
     p.add_argument("--molecules", type=Path, required=True, help="labeled molecules.parquet")
-    p.add_argument("--split", type=Path, required=True, help="split JSON (row positions)")
+    part = p.add_mutually_exclusive_group(required=True)
+    part.add_argument("--split", type=Path, help="split JSON (row positions): a split run")
+    part.add_argument("--runs", type=Path, nargs="+",
+                      help="metrics.json of the distilled split runs: a final model on every "
+                      "labeled molecule for their median best epoch (teachers: final models)")  # fmt: skip
     p.add_argument("--teacher", type=Path, nargs="+", required=True, help="teacher model dirs")
     p.add_argument("--unlabeled", type=Path, nargs="+", required=True,
                    help="molecule tables whose smiles column is used (structures only)")  # fmt: skip
@@ -43,8 +50,8 @@ def register(sub) -> None:
                    "with a fixed seed (0 = all)")  # fmt: skip
     p.add_argument("--model", default=d.model, help=f"student family (default {d.model})")
     p.add_argument("--featurizer", action="append", default=None,
-                   help="student featurizer name(s), in column order (default: ecfp, "
-                   "descriptors_fast)")  # fmt: skip
+                   help="student featurizer name or JSON spec ({\"name\": ..., **params}), "
+                   "in column order (default: ecfp, descriptors_fast)")  # fmt: skip
     p.add_argument("--params", nargs="+", default=[], metavar="KEY=VALUE",
                    help="student hyperparameters and training settings, as for train")  # fmt: skip
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the split's)")
@@ -76,15 +83,72 @@ def read_unlabeled(paths: list[Path], max_total: int) -> list[str]:
     return [s for table in per_table for s in table]
 
 
+def featurizer_spec(text: str) -> dict:
+    """``ecfp`` -> ``{"name": "ecfp"}``; a JSON object is taken as the spec itself."""
+    return json.loads(text) if text.lstrip().startswith("{") else {"name": text}
+
+
+def student_config(args: argparse.Namespace):
+    """The :class:`DistillConfig` and standardization recipe of the arguments."""
+    from molprobe.cli.train import parse_params
+    from molprobe.training.distill import DistillConfig
+
+    names = args.featurizer or ["ecfp", "descriptors_fast"]
+    config = DistillConfig(
+        model=args.model, featurizers=[featurizer_spec(n) for n in names],
+        params=parse_params(args.params), seed=args.seed, name=args.name,
+        device="cpu" if args.device == "auto" else args.device,
+    )  # fmt: skip
+    recipe = None
+    if args.standardize_summary is not None:
+        recipe = json.loads(args.standardize_summary.read_text())["recipe"]
+    return config, recipe
+
+
+def final_student(args: argparse.Namespace, mols, tasks) -> int:
+    """``--runs``: the final student on every labeled molecule; the teachers must be final
+    models (trained on all labeled rows); writes model.pt, meta.json, final.json,
+    train_smiles.txt as ``molprobe train-final``."""
+    import dataclasses
+
+    from molprobe.inference.teacher import check_teacher_split, teacher_probabilities
+    from molprobe.training.checkpoint import read_meta, save_checkpoint
+    from molprobe.training.distill import distill_final, novel_structures
+    from molprobe.training.final import labeled_rows
+
+    rows = labeled_rows(mols[tasks].to_numpy(dtype=float))
+    everything = {"method": "all_labeled", "seed": None, "train": rows.tolist()}
+    for teacher in args.teacher:
+        check_teacher_split(read_meta(teacher), everything)
+    unlabeled = novel_structures(
+        read_unlabeled(args.unlabeled, args.max_unlabeled), mols["smiles"].tolist()
+    )
+    soft = teacher_probabilities(args.teacher, unlabeled, tasks)
+    config, recipe = student_config(args)
+    if config.seed is None:
+        config = dataclasses.replace(config, seed=0)
+    metrics = [json.loads(Path(p).read_text()) for p in args.runs]
+    run = distill_final(mols, tasks, unlabeled, soft, config, metrics, recipe)
+    out = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, run.model, run.meta)
+    text = "\n".join(run.train_smiles) + "\n"
+    write_atomic(out / "train_smiles.txt", lambda path: path.write_text(text))
+    write_json(out / "final.json", run.record)
+    r = run.record
+    print(f"{r['model']} final distilled seed {r['seed']}: {r['n_train']} labeled + "
+          f"{r['n_unlabeled']} unlabeled, {r['epochs_run']} epochs, {r['seconds']:.0f} s")  # fmt: skip
+    return 0
+
+
 def cmd_distill(args: argparse.Namespace) -> int:
     import sys
 
     import torch
 
-    from molprobe.cli.train import parse_params
     from molprobe.inference.teacher import check_teacher_split, teacher_probabilities
     from molprobe.training.checkpoint import read_meta, save_checkpoint
-    from molprobe.training.distill import DistillConfig, distill_run, novel_structures
+    from molprobe.training.distill import distill_run, novel_structures
     from molprobe.training.run import read_split, split_name
     from molprobe.training.tables import read_labelled_molecules
 
@@ -93,6 +157,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     mols, tasks = read_labelled_molecules(args.molecules)
+    if args.runs:
+        return final_student(args, mols, tasks)
     split_json, _ = read_split(args.split, len(mols))
     for teacher in args.teacher:
         check_teacher_split(read_meta(teacher), split_json)
@@ -100,15 +166,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         read_unlabeled(args.unlabeled, args.max_unlabeled), mols["smiles"].tolist()
     )
     soft = teacher_probabilities(args.teacher, unlabeled, tasks)
-    names = args.featurizer or ["ecfp", "descriptors_fast"]
-    config = DistillConfig(
-        model=args.model, featurizers=[{"name": n} for n in names],
-        params=parse_params(args.params), seed=args.seed, name=args.name,
-        device="cpu" if args.device == "auto" else args.device,
-    )  # fmt: skip
-    recipe = None
-    if args.standardize_summary is not None:
-        recipe = json.loads(args.standardize_summary.read_text())["recipe"]
+    config, recipe = student_config(args)
     info = {"name": split_name(args.split, split_json), "path": str(args.split)}
     run = distill_run(mols, tasks, split_json, info, unlabeled, soft, config, recipe)
     out = args.output_dir

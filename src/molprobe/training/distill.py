@@ -26,6 +26,7 @@ from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec, make_params
 from molprobe.training.checkpoint import CheckpointMeta
 from molprobe.training.data import Split, assemble_vectors, make_source, model_outputs
+from molprobe.training.final import FinalRun, check_same_settings, chosen_epochs, labeled_rows
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
 from molprobe.training.records import run_metrics, split_record
@@ -84,6 +85,76 @@ def probabilities(model, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return torch.sigmoid(out).double().numpy()
 
 
+@dataclass
+class StudentInputs:
+    """What a student is fitted on: features X (n + n_unlabeled, D) of the labeled then the
+    unlabeled rows, targets Y (0/1 labels, then soft labels), the fit split (train rows +
+    every unlabeled row), the labeled matrix, feature specs, scaler, params, train config."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    fit_split: Split
+    Y_lab: np.ndarray
+    specs: list
+    scaler_state: Any
+    params: Any
+    train_config: Any
+    seed: int
+
+
+def student_inputs(
+    mols: pd.DataFrame,
+    tasks: list[str],
+    split: Split,
+    unlabeled: Sequence[str],
+    soft: np.ndarray,
+    config: DistillConfig,
+    seed: int,
+    stop_epoch: int = 0,
+) -> StudentInputs:
+    """Check the soft labels and the leakage rules, featurize labeled + unlabeled SMILES
+    (descriptors scaled on ``split.train``) and resolve the student's settings;
+    ``stop_epoch`` > 0 trains exactly that many epochs (no early stopping)."""
+    spec = get_spec(config.model)
+    if spec.input_kind != "vector" or spec.framework != "torch":
+        raise MolprobeError(f"distillation students are vector nets, not {config.model!r}")
+    soft = np.asarray(soft, dtype=np.float64)
+    if soft.shape != (len(unlabeled), len(tasks)) or not ((soft >= 0) & (soft <= 1)).all():
+        raise MolprobeError(
+            f"soft labels must be probabilities of shape {(len(unlabeled), len(tasks))}"
+        )
+    overlap = set(unlabeled) & set(mols["smiles"])
+    if overlap:
+        raise MolprobeError(f"{len(overlap)} unlabeled structures are labeled molecules")
+    n, n_u = len(mols), len(unlabeled)
+    Y_lab = mols[tasks].to_numpy(dtype=np.float64)
+    if not np.isin(Y_lab[~np.isnan(Y_lab)], (0.0, 1.0)).all():
+        raise MolprobeError("classification labels must be 0/1 (or missing)")
+    smiles = [*mols["smiles"].tolist(), *unlabeled]
+    featurizers = [make_featurizer(s) for s in config.featurizers]
+    specs = [fz.spec for fz in featurizers]
+    # descriptors scaled with the labeled train rows' statistics, as in `molprobe train`
+    X, scaler_state = assemble_vectors([fz(smiles) for fz in featurizers], specs, None, split.train)
+    Y = np.vstack([Y_lab, soft])
+    fit_split = Split(np.concatenate([split.train, np.arange(n, n + n_u)]), split.valid, split.test)
+    model_keys = {f.name for f in dataclasses.fields(spec.params_cls)}
+    params = make_params(config.model, {k: v for k, v in config.params.items() if k in model_keys})
+    unknown = set(config.params) - model_keys - TRAIN_KEYS
+    if unknown:
+        raise MolprobeError(f"unknown student parameter(s) {sorted(unknown)}")
+    train_settings = {k: v for k, v in config.params.items() if k in TRAIN_KEYS}
+    train_config = make_train_config(
+        config.model, {**train_settings, "seed": seed, "device": config.device}
+    )
+    if stop_epoch > 0:
+        if stop_epoch > train_config.epochs:
+            raise MolprobeError(
+                f"chosen epoch {stop_epoch} exceeds the configured {train_config.epochs}"
+            )
+        train_config = dataclasses.replace(train_config, stop_epoch=stop_epoch, patience=0)
+    return StudentInputs(X, Y, fit_split, Y_lab, specs, scaler_state, params, train_config, seed)
+
+
 def distill_run(
     mols: pd.DataFrame,
     tasks: list[str],
@@ -98,39 +169,12 @@ def distill_run(
     ``unlabeled`` SMILES with soft labels ``soft`` (n_unlabeled, T) in [0, 1]; early-stop on
     the valid rows and score valid and test (measured labels only). Returns a
     :class:`DistillRun` whose checkpoint screens like any ``molprobe train`` model."""
-    spec = get_spec(config.model)
-    if spec.input_kind != "vector" or spec.framework != "torch":
-        raise MolprobeError(f"distillation students are vector nets, not {config.model!r}")
-    soft = np.asarray(soft, dtype=np.float64)
-    if soft.shape != (len(unlabeled), len(tasks)) or not ((soft >= 0) & (soft <= 1)).all():
-        raise MolprobeError(
-            f"soft labels must be probabilities of shape {(len(unlabeled), len(tasks))}"
-        )
-    overlap = set(unlabeled) & set(mols["smiles"])
-    if overlap:
-        raise MolprobeError(f"{len(overlap)} unlabeled structures are labeled molecules")
-    n, n_u = len(mols), len(unlabeled)
+    n = len(mols)
     split = Split.from_dict(split_json, n)
-    Y_lab = mols[tasks].to_numpy(dtype=np.float64)
-    if not np.isin(Y_lab[~np.isnan(Y_lab)], (0.0, 1.0)).all():
-        raise MolprobeError("classification labels must be 0/1 (or missing)")
-    smiles = [*mols["smiles"].tolist(), *unlabeled]
-    featurizers = [make_featurizer(s) for s in config.featurizers]
-    specs = [fz.spec for fz in featurizers]
-    # descriptors scaled with the labeled train rows' statistics, as in `molprobe train`
-    X, scaler_state = assemble_vectors([fz(smiles) for fz in featurizers], specs, None, split.train)
-    Y = np.vstack([Y_lab, soft])
-    fit_split = Split(np.concatenate([split.train, np.arange(n, n + n_u)]), split.valid, split.test)
     seed = config.seed if config.seed is not None else int(split_json.get("seed", 0))
-    model_keys = {f.name for f in dataclasses.fields(spec.params_cls)}
-    params = make_params(config.model, {k: v for k, v in config.params.items() if k in model_keys})
-    unknown = set(config.params) - model_keys - TRAIN_KEYS
-    if unknown:
-        raise MolprobeError(f"unknown student parameter(s) {sorted(unknown)}")
-    train_settings = {k: v for k, v in config.params.items() if k in TRAIN_KEYS}
-    train_config = make_train_config(
-        config.model, {**train_settings, "seed": seed, "device": config.device}
-    )
+    si = student_inputs(mols, tasks, split, unlabeled, soft, config, seed)
+    X, Y, Y_lab, params, train_config = si.X, si.Y, si.Y_lab, si.params, si.train_config
+    specs, scaler_state, fit_split, n_u = si.specs, si.scaler_state, si.fit_split, len(unlabeled)
     model, result = fit(config.model, params, X, Y, fit_split, "classification", train_config)
     test_pred = probabilities(model, X, split.test)
     valid_pred = probabilities(model, X, split.valid)
@@ -170,3 +214,68 @@ def distill_run(
         frames.append(pd.DataFrame(frame))
     return DistillRun(model, meta, metrics, pd.DataFrame(result.history), frames[0],
                       train_smiles, frames[1])  # fmt: skip
+
+
+def distill_final(
+    mols: pd.DataFrame,
+    tasks: list[str],
+    unlabeled: Sequence[str],
+    soft: np.ndarray,
+    config: DistillConfig,
+    split_metrics: Sequence[Mapping],
+    standardize_recipe: dict | None = None,
+) -> FinalRun:
+    """The final distilled student: every labeled row of ``mols`` (0/1 labels) plus the
+    ``unlabeled`` SMILES with soft labels ``soft`` (n_unlabeled, T) from the teachers' final
+    models, trained for the median best epoch of the distilled split runs (``split_metrics``:
+    their metrics.json contents, same family and hyperparameters), as ``train_final``."""
+    seed = config.seed if config.seed is not None else 0
+    Y_all = mols[tasks].to_numpy(dtype=np.float64)
+    rows = labeled_rows(Y_all)
+    if rows.size == 0:
+        raise MolprobeError("no labeled molecules to train a final student on")
+    choice = chosen_epochs(split_metrics)
+    empty = np.zeros(0, dtype=np.int64)
+    si = student_inputs(mols, tasks, Split(rows, empty, empty), unlabeled, soft, config, seed,
+                        stop_epoch=choice.epochs)  # fmt: skip
+    check_same_settings(split_metrics, config.model, si.params)
+    model, result = fit(config.model, si.params, si.X, si.Y, si.fit_split, "classification",
+                        si.train_config)  # fmt: skip
+    train_smiles = mols["smiles"].to_numpy()[rows].tolist()
+    info = {"name": "all_labeled", "method": "all_labeled", "seed": None, "path": None,
+            "n_train": int(rows.size), "n_valid": 0, "n_test": 0,
+            "n_unlabeled": int(len(unlabeled))}  # fmt: skip
+    meta = CheckpointMeta.of_fit(
+        model,
+        si.params,
+        make_source(si.X).dims,
+        si.train_config,
+        train_smiles,
+        si.Y_lab[rows],
+        model_name=config.model,
+        featurizers=si.specs,
+        task_names=tasks,
+        task_type="classification",
+        descriptor_scaler=si.scaler_state,
+        split=info,
+        seed=seed,
+        best_epoch=len(result.history),
+        standardize_recipe=standardize_recipe,
+    )
+    record = {
+        "model": config.model,
+        "seed": seed,
+        "distilled": True,
+        "n_molecules": int(len(mols)),
+        "n_train": int(rows.size),
+        "n_unlabeled": int(len(unlabeled)),
+        "epochs": choice.epochs,
+        "epochs_run": len(result.history),
+        "epoch_rule": "median best validation epoch of the distilled split runs",
+        "split_runs": dict(zip(choice.runs, choice.best_epochs, strict=True)),
+        "hyperparameters": dataclasses.asdict(si.params),
+        "train_config": dataclasses.asdict(si.train_config),
+        "device": result.device,
+        "seconds": result.seconds,
+    }
+    return FinalRun(model, meta, record, train_smiles)

@@ -73,7 +73,7 @@ def labeled_rows(Y: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~np.isnan(np.asarray(Y, dtype=np.float64)).all(axis=1))
 
 
-def _check_same_settings(split_metrics: Sequence[Mapping], model: str, params) -> None:
+def check_same_settings(split_metrics: Sequence[Mapping], model: str, params) -> None:
     """The split runs must be runs of this family with these hyperparameters."""
     want = json.loads(json.dumps(dataclasses.asdict(params)))  # as metrics.json holds them
     for m in split_metrics:
@@ -112,7 +112,7 @@ def train_final(
     params, train_config = resolve_settings(
         config.model, config.params, config.seed, None, config.device, config.threads
     )
-    _check_same_settings(split_metrics, config.model, params)
+    check_same_settings(split_metrics, config.model, params)
     choice = chosen_epochs(split_metrics)
     if spec.framework == "torch":
         if choice.epochs > train_config.epochs:

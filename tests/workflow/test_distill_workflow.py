@@ -1,0 +1,58 @@
+"""The distilled screening student through the workflow (~30 s on 2 idle cores): the test
+config with `fnn_bn_fast` taught by snn + fnn_bn on 200 MUV + HIV structures builds its final
+model by rule `final_distilled` (teachers' split runs and final models included), and
+`molprobe screen` scores a few molecules with it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pandas as pd
+import pytest
+
+from tests.conftest import BIN
+from tests.workflow.conftest import checkout, snakemake, workflow_env
+
+pytestmark = pytest.mark.slow
+
+TARGET = "results/tox21/final/fnn_bn_fast/seed_0/meta.json"
+OVERRIDE = """distill: {unlabeled: [muv, hiv], max_unlabeled: 200}
+models:
+  fnn_bn_fast: {params: {epochs: 5, width: 64, n_layers: 2}}
+"""
+
+
+def test_final_distilled_student_is_built_and_screens(tmp_path, mirror):
+    checkout(tmp_path)
+    (tmp_path / "over.yaml").write_text(OVERRIDE)
+    env = workflow_env(mirror)
+    proc = snakemake(tmp_path, env, TARGET, "--configfile", "config/test.yaml", "over.yaml")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
+    log = proc.stdout + proc.stderr
+    for rule in ("train_distilled", "final_distilled", "train_final"):
+        assert f"rule {rule}:" in log or f"(Rule: {rule})" in log, rule
+    final = tmp_path / "results/tox21/final/fnn_bn_fast/seed_0"
+    record = json.loads((final / "final.json").read_text())
+    runs = [
+        json.loads(
+            (tmp_path / f"results/tox21/models/fnn_bn_fast/{s}/seed0/metrics.json").read_text()
+        )
+        for s in ("random", "scaffold")
+    ]
+    assert record["distilled"] and record["n_unlabeled"] > 100
+    assert all(r["split"]["n_unlabeled"] == record["n_unlabeled"] for r in runs)
+    assert record["epochs_run"] == record["epochs"]
+    for teacher in ("snn", "fnn_bn"):
+        assert (tmp_path / f"results/tox21/final/{teacher}/seed_0/meta.json").exists()
+    lib = tmp_path / "lib.csv"
+    lib.write_text("smiles,mol_id\nCCO,a\nc1ccccc1O,b\nClc1ccc(Cl)cc1,c\n")
+    out = tmp_path / "hits.parquet"
+    screen = subprocess.run(
+        [str(BIN / "molprobe"), "screen", "--models", str(final), "--input", str(lib),
+         "--output", str(out), "--workers", "1", "--no-progress", "--device", "cpu"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert screen.returncode == 0, screen.stderr[-4000:]
+    hits = pd.read_parquet(out)
+    assert len(hits) == 3 and hits["NR-AR"].between(0, 1).all()
