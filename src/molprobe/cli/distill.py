@@ -105,35 +105,50 @@ def student_config(args: argparse.Namespace):
     return config, recipe
 
 
+def soft_labels(args: argparse.Namespace, mols, tasks, split_json: dict):
+    """(unlabeled SMILES not among ``mols``, the teachers' mean probabilities (n, T)); every
+    teacher must have been trained on ``split_json``'s train part."""
+    from molprobe.inference.teacher import check_teacher_split, teacher_probabilities
+    from molprobe.training.checkpoint import read_meta
+    from molprobe.training.distill import novel_structures
+
+    for teacher in args.teacher:
+        check_teacher_split(read_meta(teacher), split_json)
+    unlabeled = novel_structures(
+        read_unlabeled(args.unlabeled, args.max_unlabeled), mols["smiles"].tolist()
+    )
+    return unlabeled, teacher_probabilities(args.teacher, unlabeled, tasks)
+
+
+def write_student(out: Path, run) -> Path:
+    """model.pt, meta.json and train_smiles.txt of a trained student in ``out``."""
+    from molprobe.training.checkpoint import save_checkpoint
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, run.model, run.meta)
+    text = "\n".join(run.train_smiles) + "\n"
+    write_atomic(out / "train_smiles.txt", lambda path: path.write_text(text))
+    return out
+
+
 def final_student(args: argparse.Namespace, mols, tasks) -> int:
     """``--runs``: the final student on every labeled molecule; the teachers must be final
     models (trained on all labeled rows); writes model.pt, meta.json, final.json,
     train_smiles.txt as ``molprobe train-final``."""
     import dataclasses
 
-    from molprobe.inference.teacher import check_teacher_split, teacher_probabilities
-    from molprobe.training.checkpoint import read_meta, save_checkpoint
-    from molprobe.training.distill import distill_final, novel_structures
+    from molprobe.training.distill import distill_final
     from molprobe.training.final import labeled_rows
 
     rows = labeled_rows(mols[tasks].to_numpy(dtype=float))
     everything = {"method": "all_labeled", "seed": None, "train": rows.tolist()}
-    for teacher in args.teacher:
-        check_teacher_split(read_meta(teacher), everything)
-    unlabeled = novel_structures(
-        read_unlabeled(args.unlabeled, args.max_unlabeled), mols["smiles"].tolist()
-    )
-    soft = teacher_probabilities(args.teacher, unlabeled, tasks)
+    unlabeled, soft = soft_labels(args, mols, tasks, everything)
     config, recipe = student_config(args)
     if config.seed is None:
         config = dataclasses.replace(config, seed=0)
     metrics = [json.loads(Path(p).read_text()) for p in args.runs]
     run = distill_final(mols, tasks, unlabeled, soft, config, metrics, recipe)
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, run.model, run.meta)
-    text = "\n".join(run.train_smiles) + "\n"
-    write_atomic(out / "train_smiles.txt", lambda path: path.write_text(text))
+    out = write_student(args.output_dir, run)
     write_json(out / "final.json", run.record)
     r = run.record
     print(f"{r['model']} final distilled seed {r['seed']}: {r['n_train']} labeled + "
@@ -146,9 +161,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
     import torch
 
-    from molprobe.inference.teacher import check_teacher_split, teacher_probabilities
-    from molprobe.training.checkpoint import read_meta, save_checkpoint
-    from molprobe.training.distill import distill_run, novel_structures
+    from molprobe.training.distill import distill_run
     from molprobe.training.run import read_split, split_name
     from molprobe.training.tables import read_labelled_molecules
 
@@ -160,20 +173,11 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if args.runs:
         return final_student(args, mols, tasks)
     split_json, _ = read_split(args.split, len(mols))
-    for teacher in args.teacher:
-        check_teacher_split(read_meta(teacher), split_json)
-    unlabeled = novel_structures(
-        read_unlabeled(args.unlabeled, args.max_unlabeled), mols["smiles"].tolist()
-    )
-    soft = teacher_probabilities(args.teacher, unlabeled, tasks)
+    unlabeled, soft = soft_labels(args, mols, tasks, split_json)
     config, recipe = student_config(args)
     info = {"name": split_name(args.split, split_json), "path": str(args.split)}
     run = distill_run(mols, tasks, split_json, info, unlabeled, soft, config, recipe)
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, run.model, run.meta)
-    text = "\n".join(run.train_smiles) + "\n"
-    write_atomic(out / "train_smiles.txt", lambda path: path.write_text(text))
+    out = write_student(args.output_dir, run)
     write_json(out / "metrics.json", run.metrics)
     write_atomic(out / "history.csv", lambda p: run.history.to_csv(p, index=False))
     write_atomic(out / "predictions.parquet", lambda p: run.predictions.to_parquet(p, index=False))
