@@ -49,3 +49,30 @@ def random_split(n: int, seed: int = 0):
     p = np.random.default_rng(seed).permutation(n)
     a, b = int(0.7 * n), int(0.85 * n)
     return Split(p[:a], p[a:b], p[b:])
+
+
+def distill_tables(d, tox21_path) -> list[str]:
+    """In folder ``d``: molecules.parquet (the first 100 of 160 Tox21 molecules, labeled),
+    unlabeled.parquet (the other 60; a label column beside them that must never be read),
+    seed0.json / seed1.json (random 70/15/15 splits) and ecfp.npz (256-bit ECFP of the
+    labeled rows). Returns the task names."""
+    import json
+
+    from molprobe.chem.featurize import ECFP, save_features
+
+    smiles, Y, tasks = tox21_slice(160, str(tox21_path))
+    lab, unl = smiles[:100], smiles[100:]
+    mols = pd.DataFrame({"mol_id": [f"m{i}" for i in range(100)], "input_smiles": lab,
+                         "smiles": lab})  # fmt: skip
+    for t, task in enumerate(tasks):
+        mols[task] = Y[:100, t]
+    mols.to_parquet(d / "molecules.parquet")
+    pd.DataFrame({"smiles": unl, "NR-AR": np.ones(len(unl))}).to_parquet(d / "unlabeled.parquet")
+    for seed in (0, 1):
+        p = np.random.default_rng(seed).permutation(100).tolist()
+        split = {"method": "random", "seed": seed, "train": p[:70], "valid": p[70:85],
+                 "test": p[85:]}  # fmt: skip
+        (d / f"seed{seed}.json").write_text(json.dumps(split))
+    fz = ECFP(n_bits=256)
+    save_features(d / "ecfp.npz", fz(lab), fz.spec)
+    return tasks

@@ -6,39 +6,21 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from molprobe.cli import main
 from molprobe.training.metrics import evaluate
-from tests.training._data import tox21_slice
+from tests.training._data import distill_tables
 
 TINY = ["n_layers=2", "width=32"]
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, tox21_path):
-    from molprobe.chem.featurize import ECFP, save_features
-
     d = tmp_path_factory.mktemp("distill_cli")
-    smiles, Y, tasks = tox21_slice(160, str(tox21_path))
-    lab, unl = smiles[:100], smiles[100:]
-    mols = pd.DataFrame({"mol_id": [f"m{i}" for i in range(100)], "input_smiles": lab,
-                         "smiles": lab})  # fmt: skip
-    for t, task in enumerate(tasks):
-        mols[task] = Y[:100, t]
-    mols.to_parquet(d / "molecules.parquet")
-    other = pd.DataFrame({"smiles": unl, "NR-AR": np.ones(len(unl))})  # labels never read
-    other.to_parquet(d / "unlabeled.parquet")
-    for seed in (0, 1):
-        p = np.random.default_rng(seed).permutation(100).tolist()
-        split = {"method": "random", "seed": seed, "train": p[:70], "valid": p[70:85],
-                 "test": p[85:]}  # fmt: skip
-        (d / f"seed{seed}.json").write_text(json.dumps(split))
-    fz = ECFP(n_bits=256)
-    save_features(d / "ecfp.npz", fz(lab), fz.spec)
+    tasks = distill_tables(d, tox21_path)
     before = torch.get_num_threads()
     for seed in (0, 1):
         assert main(["train", "--model", "fnn_bn_fast", "--molecules", str(d / "molecules.parquet"),

@@ -15,7 +15,7 @@ import torch
 
 from molprobe.cli import main
 from molprobe.training.checkpoint import load_model
-from tests.training._data import tox21_slice
+from tests.training._data import distill_tables
 
 TINY = ["n_layers=2", "width=32"]
 ECFP = '{"name": "ecfp", "n_bits": 256}'
@@ -31,28 +31,11 @@ def _run(args):
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, tox21_path):
-    from molprobe.chem.featurize import ECFP as ECFPFeaturizer
-    from molprobe.chem.featurize import save_features
-
     d = tmp_path_factory.mktemp("distill_final")
-    smiles, Y, tasks = tox21_slice(160, str(tox21_path))
-    lab, unl = smiles[:100], smiles[100:]
-    mols = pd.DataFrame({"mol_id": [f"m{i}" for i in range(100)], "input_smiles": lab,
-                         "smiles": lab})  # fmt: skip
-    for t, task in enumerate(tasks):
-        mols[task] = Y[:100, t]
-    mols.to_parquet(d / "molecules.parquet")
-    # label columns beside the structures: never to be read
-    pd.DataFrame({"smiles": unl, "NR-AR": np.ones(len(unl))}).to_parquet(d / "unlabeled.parquet")
-    fz = ECFPFeaturizer(n_bits=256)
-    save_features(d / "ecfp.npz", fz(lab), fz.spec)
+    tasks = distill_tables(d, tox21_path)
     common = ["--molecules", str(d / "molecules.parquet"), "--threads", "1"]
     teacher_runs = []
     for seed in (0, 1):
-        p = np.random.default_rng(seed).permutation(100).tolist()
-        split = {"method": "random", "seed": seed, "train": p[:70], "valid": p[70:85],
-                 "test": p[85:]}  # fmt: skip
-        (d / f"seed{seed}.json").write_text(json.dumps(split))
         assert _run(["train", "--model", "fnn_bn", *common, "--split", str(d / f"seed{seed}.json"),
                      "--features", str(d / "ecfp.npz"), "--params", *TINY, "epochs=3",
                      "--bootstrap", "10", "--output-dir", str(d / f"teacher{seed}")]) == 0  # fmt: skip
