@@ -26,7 +26,14 @@ from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec, make_params
 from molprobe.training.checkpoint import CheckpointMeta
 from molprobe.training.data import Split, assemble_vectors, make_source, model_outputs
-from molprobe.training.final import FinalRun, check_same_settings, chosen_epochs, labeled_rows
+from molprobe.training.final import (
+    FinalRun,
+    check_same_settings,
+    chosen_epochs,
+    final_record,
+    labeled_rows,
+    stop_at_epoch,
+)
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
 from molprobe.training.records import run_metrics, split_record
@@ -147,11 +154,7 @@ def student_inputs(
         config.model, {**train_settings, "seed": seed, "device": config.device}
     )
     if stop_epoch > 0:
-        if stop_epoch > train_config.epochs:
-            raise MolprobeError(
-                f"chosen epoch {stop_epoch} exceeds the configured {train_config.epochs}"
-            )
-        train_config = dataclasses.replace(train_config, stop_epoch=stop_epoch, patience=0)
+        train_config = stop_at_epoch(train_config, stop_epoch)
     return StudentInputs(X, Y, fit_split, Y_lab, specs, scaler_state, params, train_config, seed)
 
 
@@ -262,20 +265,10 @@ def distill_final(
         best_epoch=len(result.history),
         standardize_recipe=standardize_recipe,
     )
-    record = {
-        "model": config.model,
-        "seed": seed,
-        "distilled": True,
-        "n_molecules": int(len(mols)),
-        "n_train": int(rows.size),
-        "n_unlabeled": int(len(unlabeled)),
-        "epochs": choice.epochs,
-        "epochs_run": len(result.history),
-        "epoch_rule": "median best validation epoch of the distilled split runs",
-        "split_runs": dict(zip(choice.runs, choice.best_epochs, strict=True)),
-        "hyperparameters": dataclasses.asdict(si.params),
-        "train_config": dataclasses.asdict(si.train_config),
-        "device": result.device,
-        "seconds": result.seconds,
-    }
+    record = final_record(
+        config.model, seed, choice, si.params, si.train_config, result,
+        n_molecules=len(mols), n_train=rows.size, n_unlabeled=len(unlabeled),
+        epochs=choice.epochs, epoch_rule="median best validation epoch of the distilled split runs",
+        extra={"distilled": True},
+    )  # fmt: skip
     return FinalRun(model, meta, record, train_smiles)

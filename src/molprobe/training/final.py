@@ -115,11 +115,7 @@ def train_final(
     check_same_settings(split_metrics, config.model, params)
     choice = chosen_epochs(split_metrics)
     if spec.framework == "torch":
-        if choice.epochs > train_config.epochs:
-            raise MolprobeError(
-                f"chosen epoch {choice.epochs} exceeds the configured {train_config.epochs}"
-            )
-        train_config = dataclasses.replace(train_config, stop_epoch=choice.epochs, patience=0)
+        train_config = stop_at_epoch(train_config, choice.epochs)
     model, result = fit(config.model, params, features, Y, split, config.task_type, train_config)
     train_smiles = mols["smiles"].to_numpy()[rows].tolist()
     info = {"name": "all_labeled", "method": "all_labeled", "seed": None, "path": None,
@@ -143,19 +139,55 @@ def train_final(
         best_epoch=len(result.history),
         standardize_recipe=standardize_recipe,
     )
-    record = {
-        "model": config.model,
-        "seed": config.seed,
-        "n_molecules": int(len(mols)),
-        "n_train": int(rows.size),
-        "n_unlabeled": int(len(mols) - rows.size),
-        "epochs": choice.epochs if spec.framework == "torch" else None,
+    record = final_record(
+        config.model, config.seed, choice, params, train_config, result,
+        n_molecules=len(mols), n_train=rows.size, n_unlabeled=len(mols) - rows.size,
+        epochs=choice.epochs if spec.framework == "torch" else None,
+        epoch_rule="median best validation epoch of the split runs",
+    )  # fmt: skip
+    return FinalRun(model, meta, record, train_smiles)
+
+
+def stop_at_epoch(train_config, epochs: int):
+    """``train_config`` that trains exactly ``epochs`` epochs (no early stopping; the
+    learning-rate schedule still spans the configured epochs); more than configured is an
+    error."""
+    if epochs > train_config.epochs:
+        raise MolprobeError(f"chosen epoch {epochs} exceeds the configured {train_config.epochs}")
+    return dataclasses.replace(train_config, stop_epoch=epochs, patience=0)
+
+
+def final_record(
+    model: str,
+    seed: int,
+    choice: EpochChoice,
+    params,
+    train_config,
+    result,
+    *,
+    n_molecules: int,
+    n_train: int,
+    n_unlabeled: int,
+    epochs: int | None,
+    epoch_rule: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict:
+    """final.json content of a final model: what it was trained on, for how many epochs by
+    which rule (``choice``: the split runs' best epochs), its settings and cost; ``extra``
+    keys follow ``seed``."""
+    return {
+        "model": model,
+        "seed": seed,
+        **dict(extra or {}),
+        "n_molecules": int(n_molecules),
+        "n_train": int(n_train),
+        "n_unlabeled": int(n_unlabeled),
+        "epochs": epochs,
         "epochs_run": len(result.history),
-        "epoch_rule": "median best validation epoch of the split runs",
+        "epoch_rule": epoch_rule,
         "split_runs": dict(zip(choice.runs, choice.best_epochs, strict=True)),
         "hyperparameters": dataclasses.asdict(params),
         "train_config": dataclasses.asdict(train_config),
         "device": result.device,
         "seconds": result.seconds,
     }
-    return FinalRun(model, meta, record, train_smiles)
