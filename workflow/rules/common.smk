@@ -262,13 +262,11 @@ def distilled_regex():
 
 
 def distill_settings():
-    d = dict(config.get("distill") or {})
-    d.setdefault("unlabeled", ["muv", "hiv"])
-    d.setdefault("max_unlabeled", 8000)
-    return d
+    # defaults come from the schema (validate() fills them)
+    return dict(config["distill"])
 
 
-def distill_common(ds, model):
+def distill_common(ds):
     return {
         "molecules": f"results/{ds}/data/molecules.parquet",
         "summary": f"results/{ds}/data/standardize.json",
@@ -284,7 +282,7 @@ def distill_inputs(wildcards):
     """Split run of a student: the teachers' runs of the same split and seed."""
     ds, run = wildcards.dataset, f"{wildcards.split}/seed{wildcards.seed}"
     return {
-        **distill_common(ds, wildcards.model),
+        **distill_common(ds),
         "split": f"results/{ds}/splits/{run}.json",
         "teachers": [
             f"results/{ds}/models/{t}/{run}/meta.json"
@@ -297,7 +295,7 @@ def distill_final_inputs(wildcards):
     """Final student: the teachers' final models of the same seed, the student's split runs."""
     ds = wildcards.dataset
     return {
-        **distill_common(ds, wildcards.model),
+        **distill_common(ds),
         "teachers": [
             f"{final_dir(ds, t, wildcards.seed)}/meta.json"
             for t in teachers(wildcards.model)
