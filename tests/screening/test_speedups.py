@@ -9,7 +9,6 @@ from rdkit import Chem, DataStructs
 from molprobe.chem.featurize import FastDescriptors, RDKitDescriptors
 from molprobe.chem.io import read_molecules
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
-from molprobe.inference.inputs import descriptors_from_mols
 from molprobe.screening.domain import (
     CACHE_ENV,
     DomainModel,
@@ -35,9 +34,9 @@ def test_descriptors_read_from_canonical_molecules_are_identical(standardized):
     n_reused = sum(m is not None for m in canonical)
     assert 0.5 * len(std) < n_reused < len(std)  # both paths are exercised
     fast = FastDescriptors()
-    assert np.array_equal(descriptors_from_mols(fast, std, canonical), fast(std), equal_nan=True)
+    assert np.array_equal(fast(std, canonical), fast(std), equal_nan=True)
     full = RDKitDescriptors()
-    got = descriptors_from_mols(full, std[:150], canonical[:150])
+    got = full(std[:150], canonical[:150])
     assert np.array_equal(got, full(std[:150]), equal_nan=True)
 
 

@@ -211,10 +211,18 @@ class RDKitDescriptors:
                     values[j] = v
         return values
 
-    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+    def __call__(
+        self, smiles: Sequence[str], mols: Sequence[Chem.Mol | None] | None = None
+    ) -> np.ndarray:
+        """float32 (n, n_features) for ``smiles``. ``mols``: aligned with ``smiles``, each
+        exactly ``Chem.MolFromSmiles(smiles[i])`` (parsed from that very string, so atom
+        order and every value are the same) or None; given ones are read, not parsed again."""
         out = np.empty((len(smiles), self.n_features), dtype=np.float32)
+        if mols is not None and len(mols) != len(smiles):
+            raise MolprobeError(f"{len(mols)} molecules for {len(smiles)} SMILES")
         for i, smi in enumerate(smiles):
-            out[i] = self.mol_features(parse_smiles(smi))
+            mol = mols[i] if mols is not None else None
+            out[i] = self.mol_features(mol if mol is not None else parse_smiles(smi))
         return out
 
     def __repr__(self) -> str:

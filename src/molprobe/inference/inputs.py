@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from molprobe.chem.featurize import RDKitDescriptors, make_featurizer, parse_smiles, spec_difference
+from molprobe.chem.featurize import RDKitDescriptors, make_featurizer, spec_difference
 from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec
 from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, check_featurizers, read_meta
@@ -146,7 +146,7 @@ class ModelInputs:
         if spec.get("name") == "tokens":
             raw = fz.encode(smiles, fz.max_len)[0]
         elif mols is not None and isinstance(fz, RDKitDescriptors):
-            raw = descriptors_from_mols(fz, smiles, mols)
+            raw = fz(smiles, mols)
         else:
             raw = fz(smiles)
         if cache is not None:
@@ -161,14 +161,3 @@ class ModelInputs:
         blocks = [np.asarray(self._raw(s, smiles, cache, mols), dtype=np.float32) for s in specs]
         X, _ = assemble_vectors(blocks, specs, self.meta.descriptor_scaler)
         return X
-
-
-def descriptors_from_mols(
-    fz: RDKitDescriptors, smiles: Sequence[str], mols: Sequence[Chem.Mol | None]
-) -> np.ndarray:
-    """``fz(smiles)`` (float32 (n, F)), reading ``mols[i]`` where given (it must be exactly
-    ``Chem.MolFromSmiles(smiles[i])``) and parsing ``smiles[i]`` where None."""
-    out = np.empty((len(smiles), fz.n_features), dtype=np.float32)
-    for i, (smi, mol) in enumerate(zip(smiles, mols, strict=True)):
-        out[i] = fz.mol_features(mol if mol is not None else parse_smiles(smi))
-    return out
