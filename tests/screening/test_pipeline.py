@@ -125,6 +125,35 @@ def test_featurize_then_score_equals_score_chunk_on_one_chunk(ensemble, tox21_pa
     assert len(plan.inputs) == 3
 
 
+def test_a_randomized_spelling_featurizes_and_scores_as_the_canonical_one(ensemble, tox21_path):
+    """Other atom orders of the same molecules: the full descriptor set (GINE's readout) is
+    computed on the parsed canonical SMILES, bitwise as before; the fast set on the
+    standardizer's molecule as it is, equal to float rounding; the scores agree."""
+    from tests.screening.test_speedups import randomized
+
+    rows = pd.read_csv(tox21_path, usecols=["smiles"], nrows=120, skiprows=range(1, 301))
+    plan = FeaturePlan.of(ensemble)
+    canon = featurize_chunk(pd.DataFrame({"row": range(120), "input": rows["smiles"]}), plan)
+    std = canon.kept["smiles"].tolist()
+    chunk = pd.DataFrame({"row": canon.kept["row"], "input": randomized(std)})
+    spelled = featurize_chunk(chunk, plan)
+    assert spelled.kept["smiles"].tolist() == std
+    full = fast = None
+    for key, block in canon.blocks.items():
+        got = np.asarray(spelled.blocks[key])
+        if '"AvgIpc"' in key:  # the full set
+            assert np.array_equal(got, np.asarray(block), equal_nan=True)
+            full = key
+        elif '"HallKierAlpha"' in key:  # the fast set
+            np.testing.assert_allclose(got, np.asarray(block), rtol=0, atol=1e-12)
+            fast = key
+    assert full and fast
+    a, _ = score_features(canon, ensemble)
+    b, _ = score_features(spelled, ensemble)
+    cols = [c for c in a.columns if c != "smiles"]  # the input spelling
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=False, rtol=1e-6, atol=1e-7)
+
+
 NOT_SCREENABLE = {"no_smiles_column.csv", "truncated.csv.gz", "wrong_delimiter.csv"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from rdkit import Chem, DataStructs
 
@@ -38,6 +39,52 @@ def test_descriptors_read_from_canonical_molecules_are_identical(standardized):
     full = RDKitDescriptors()
     got = full(std[:150], canonical[:150])
     assert np.array_equal(got, full(std[:150]), equal_nan=True)
+
+
+def randomized(smiles: list[str]) -> list[str]:
+    """One random atom order of each SMILES (RDKit, a seed per row)."""
+    return [Chem.MolToRandomSmilesVect(Chem.MolFromSmiles(s), 1, randomSeed=i)[0]
+            for i, s in enumerate(smiles)]  # fmt: skip
+
+
+def test_fast_descriptors_read_the_standardizers_molecule_in_any_atom_order(standardized):
+    """The fast set on the standardizer's molecule of a randomized SMILES (its atom order)
+    equals the canonical parse's values to float rounding; the full set does not (so
+    screening parses the canonical SMILES for it)."""
+    _, std, _ = standardized
+    spelled = randomized(std)
+    chunk = pd.DataFrame({"row": range(len(spelled)), "input": spelled})
+    kept, _ = standardize_frame(chunk, StandardizeRecipe(), keep_mols=True)
+    assert kept["smiles"].tolist() == std  # the same molecules ...
+    mols = kept["mol"].tolist()
+    moved = [Chem.MolToSmiles(m, canonical=False) != s for m, s in zip(mols, std, strict=True)]
+    assert sum(moved) > 0.8 * len(std)  # ... in other atom orders (edited ones were re-parsed)
+    fingerprints(mols), alert_names(mols)  # what the pipeline does to them first
+    fast = FastDescriptors()
+    assert fast.atom_order_free
+    got, canonical = fast(std, mols), fast(std)
+    np.testing.assert_allclose(got, canonical, rtol=0, atol=1e-12)
+    same_row = ((got == canonical) | (np.isnan(got) & np.isnan(canonical))).all(axis=1)
+    assert same_row.mean() > 0.99
+    # negative control: a descriptor of the full set that depends on the atom order
+    full = RDKitDescriptors()
+    assert not full.atom_order_free
+    avg_ipc = RDKitDescriptors(["AvgIpc"])
+    assert not avg_ipc.atom_order_free
+    one = [CAROTENOID_ESTER]
+    other = [Chem.MolFromSmiles(CAROTENOID_ESTER_SPELLED)]
+    assert abs(avg_ipc(one, other)[0, 0] - avg_ipc(one)[0, 0]) > 1e-5
+
+
+#: a 76-atom Tox21 molecule whose AvgIpc differs by 4.8e-5 between two spellings (float32)
+CAROTENOID_ESTER = (
+    "CCCCCCCCCCCCCCCC(=O)O[C@@H]1CC(C)=C(/C=C/C(C)=C/C=C/C(C)=C/C=C\\C=C(C)\\C=C\\C=C(C)"
+    "\\C=C\\C2=C(C)C[C@@H](OC(=O)CCCCCCCCCCCCCCC)CC2(C)C)C(C)(C)C1"
+)
+CAROTENOID_ESTER_SPELLED = (
+    "C(CCCCCCCCCCCCC)CC(=O)O[C@H]1CC(C)(C(=C(C1)C)/C=C/C(=C/C=C/C(C)=C/C=C\\C=C(\\C=C\\C=C(C)"
+    "\\C=C\\C1=C(C)C[C@H](CC1(C)C)OC(=O)CCCCCCCCCCCCCCC)C)C)C"
+)
 
 
 def test_canonical_mols_only_where_the_input_is_the_canonical_smiles():

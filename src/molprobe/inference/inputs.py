@@ -103,13 +103,17 @@ class ModelInputs:
         smiles: Sequence[str],
         cache: FeatureCache,
         mols: Sequence[Chem.Mol | None] | None = None,
+        standardized: Sequence[Chem.Mol] | None = None,
     ) -> None:
         """Compute every raw (unscaled) block this model reads into ``cache`` (as
         :meth:`featurize` does, same arguments) without assembling the model input: what a
-        featurizing worker sends to the process that assembles and predicts."""
+        featurizing worker sends to the process that assembles and predicts.
+        ``standardized``: the standardizer's molecule of each ``smiles[i]`` in any atom
+        order; descriptor sets that do not depend on it (``atom_order_free``) read these
+        instead of ``mols`` (no second parse of a non-canonical input)."""
         smiles = list(smiles)
         for spec in self.specs:
-            self._raw(spec, smiles, cache, mols)
+            self._raw(spec, smiles, cache, mols, standardized)
 
     def from_feature_cache(self, cached: Mapping[str, tuple[object, dict]], smiles: Sequence[str]):
         """The model input for all molecules of a dataset whose features are cached.
@@ -138,13 +142,22 @@ class ModelInputs:
 
     # ------------------------------------------------------------------ helpers
 
-    def _raw(self, spec: dict, smiles: list[str], cache: FeatureCache | None, mols=None):
+    def _raw(
+        self,
+        spec: dict,
+        smiles: list[str],
+        cache: FeatureCache | None,
+        mols=None,
+        standardized=None,
+    ):
         key = block_key(spec)
         if cache is not None and key in cache:
             return cache[key]
         fz = make_featurizer(spec)
         if spec.get("name") == "tokens":
             raw = fz.encode(smiles, fz.max_len)[0]
+        elif isinstance(fz, RDKitDescriptors) and standardized is not None and fz.atom_order_free:
+            raw = fz(smiles, standardized)
         elif mols is not None and isinstance(fz, RDKitDescriptors):
             raw = fz(smiles, mols)
         else:

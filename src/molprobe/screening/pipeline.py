@@ -77,9 +77,10 @@ def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> F
     """Standardize one chunk from `read_molecules` and compute everything but predictions."""
     kept, rejected = standardize_frame(chunk, plan.recipe, keep_mols=True)
     # the standardizer's molecules serve the order-free pieces (ECFP4 bits for the domain and
-    # the ECFP members, alerts); order-dependent featurizers (descriptors) read them only where
-    # the molecule was parsed from the very canonical SMILES (the input was canonical), else
-    # they parse the canonical SMILES themselves, exactly as at training time
+    # the ECFP members, alerts, the fast descriptors); order-dependent featurizers (the full
+    # descriptor set) read them only where the molecule was parsed from the very canonical
+    # SMILES (the input was canonical), else they parse the canonical SMILES themselves,
+    # exactly as at training time
     mols = kept.pop("mol").tolist()
     std = kept["smiles"].tolist()
     ecfp4 = fingerprints(mols)  # uint8 (n, 2048)
@@ -88,7 +89,7 @@ def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> F
     if std:
         canonical = canonical_mols(mols, kept["input_smiles"].tolist(), std)
         for inputs in plan.inputs:  # every raw block a member reads; the parent assembles
-            inputs.fill_raw(std, blocks, canonical)
+            inputs.fill_raw(std, blocks, canonical, standardized=mols)
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return FeaturizedChunk(
         index=index,
