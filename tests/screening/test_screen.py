@@ -103,12 +103,15 @@ def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path, w
     ref = pd.read_parquet(tmp_path / "ref.parquet")
     out = tmp_path / "run.parquet"
     cmd = [str(BIN / "molprobe"), "screen", *common, "--output", str(out), "--workers", workers]
-    proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
+    # its own process group, killed as a whole (as a scheduler kills a job): killing only the
+    # parent would leave its fork server and featurizing workers behind for the session
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     parts = Path(str(out) + ".parts")
     deadline = time.monotonic() + 900  # a loaded machine: the kill waits for 3 parts
     while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
         time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done = len(list(parts.glob("part-*.parquet")))
     assert 3 <= done < 24, f"kill landed at {done} of 24 chunks"
