@@ -103,6 +103,14 @@ def test_cleanup_normalizes_functional_groups():
     assert standardize_smiles(charge_sep, cleanup).smiles == standardize_smiles(nitro).smiles
 
 
+def test_one_fragment_without_a_dot_but_cleanup_disconnects_metals():
+    # a SMILES without "." is one fragment, as parsed: the largest-fragment step keeps it ...
+    assert standardize_smiles("CC(=O)O[Na]").smiles == "CC(=O)[O][Na]"
+    assert standardize_smiles("[Na][Cl]").reason == "no organic fragment"
+    # ... but Cleanup's metal disconnection makes fragments of it: the step sees them
+    assert standardize_smiles("CC(=O)O[Na]", StandardizeRecipe(cleanup=True)).smiles == "CC(=O)O"
+
+
 def test_recipe_spec_roundtrip():
     recipe = StandardizeRecipe(cleanup=True, max_heavy_atoms=80)
     spec = recipe.spec

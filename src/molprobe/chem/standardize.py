@@ -181,8 +181,12 @@ def _parse(smiles: str) -> tuple[Chem.Mol | None, StandardizeResult | None]:
     return None, StandardizeResult(None, UNPARSABLE, "RDKit could not build the molecule")
 
 
-def _largest_organic_fragment(mol: Chem.Mol) -> Chem.Mol | None:
-    """The largest fragment that contains carbon, or None when no fragment does."""
+def _largest_organic_fragment(mol: Chem.Mol, smiles: str | None = None) -> Chem.Mol | None:
+    """The largest fragment that contains carbon, or None when no fragment does. ``smiles``:
+    the SMILES ``mol`` was parsed from, when nothing changed it since (without a ".", it is
+    one fragment)."""
+    if smiles is not None and "." not in smiles:
+        return mol if _has_carbon(mol) else None
     frags = Chem.GetMolFrags(mol)
     if len(frags) == 1:
         return mol if _has_carbon(mol) else None
@@ -225,7 +229,7 @@ def standardize_smiles(smiles: str, recipe: StandardizeRecipe | None = None) -> 
         if recipe.cleanup:
             mol = rdMolStandardize.Cleanup(mol)
         if recipe.largest_fragment:
-            mol = _largest_organic_fragment(mol)
+            mol = _largest_organic_fragment(mol, smiles if mol is parsed else None)
             if mol is None:
                 return StandardizeResult(None, NO_ORGANIC)
         unchanged = not recipe.cleanup and not recipe.remove_isotopes and mol is parsed

@@ -41,6 +41,11 @@ class VectorSource:
         return InputDims(n_features=self.X.shape[1])
 
     def take(self, idx: torch.Tensor) -> torch.Tensor:
+        """Rows ``idx`` (B, F): a view where they are consecutive (prediction batches), no
+        copy; models never write to their input."""
+        if idx.numel() > 1 and bool((idx[1:] - idx[:-1] == 1).all()):
+            start = int(idx[0])
+            return self.X[start : start + idx.numel()]
         return self.X[idx.to(self.X.device)]
 
 
