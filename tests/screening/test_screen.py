@@ -103,21 +103,35 @@ def test_resume_after_interrupted_run_gives_identical_output(models, tmp_path, w
     ref = pd.read_parquet(tmp_path / "ref.parquet")
     out = tmp_path / "run.parquet"
     cmd = [str(BIN / "molprobe"), "screen", *common, "--output", str(out), "--workers", workers]
-    # its own process group, killed as a whole (as a scheduler kills a job): killing only the
-    # parent would leave its fork server and featurizing workers behind for the session
+    # its own process group: only the screening process is killed, and its fork server and
+    # featurizing workers must follow it (else they would wait forever)
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     parts = Path(str(out) + ".parts")
     deadline = time.monotonic() + 900  # a loaded machine: the kill waits for 3 parts
     while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert _group_gone(proc.pid, timeout_s=30), "workers outlived the killed screen"
     done = len(list(parts.glob("part-*.parquet")))
     assert 3 <= done < 24, f"kill landed at {done} of 24 chunks"
     assert not out.exists()  # a killed run leaves no finished-looking output
     _run("screen", *common, "--output", str(out), "--workers", workers)
     pd.testing.assert_frame_equal(ref, pd.read_parquet(out))
+
+
+def _group_gone(pgid: int, timeout_s: float) -> bool:
+    """Whether process group ``pgid`` empties within ``timeout_s`` (what is left is killed)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(pgid, signal.SIGKILL)
+    return False
 
 
 def test_split_library_then_gather_equals_one_run(models, tmp_path):

@@ -15,8 +15,11 @@ shared-memory file descriptors).
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -115,12 +118,28 @@ def canonical_mols(
 _PLAN: dict = {}
 
 
-def worker_init(plan: FeaturePlan) -> None:
-    """Initializer of a featurizing worker: one torch thread, the plan kept for its chunks."""
+def worker_init(plan: FeaturePlan, screen_pid: int | None = None) -> None:
+    """Initializer of a featurizing worker: one torch thread, the plan kept for its chunks.
+    ``screen_pid``: the screening process; the worker exits within a second of its death
+    (a killed screen would otherwise leave its fork server and workers waiting forever)."""
     import torch
 
     torch.set_num_threads(1)
     _PLAN["plan"] = plan
+    if screen_pid is not None:
+        threading.Thread(target=_exit_with, args=(screen_pid,), daemon=True).start()
+
+
+def _exit_with(pid: int, every_s: float = 1.0) -> None:
+    """Exit this process (and so let the fork server go) once process ``pid`` is gone."""
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # alive, another user's (pid reused): keep going
+            pass
 
 
 def worker_featurize(chunk: pd.DataFrame, index: int) -> bytes:

@@ -295,7 +295,10 @@ def screen_library(
             finish(featurize_chunk(chunk, plan, index))
     else:  # workers featurize; this process predicts, a bounded queue between (constant memory)
         with ProcessPoolExecutor(
-            settings.workers, mp_context=mp_context(), initializer=worker_init, initargs=(plan,)
+            settings.workers,
+            mp_context=mp_context(),
+            initializer=worker_init,
+            initargs=(plan, os.getpid()),
         ) as pool:
             pending: set[Future] = set()
             for index, chunk in todo:
