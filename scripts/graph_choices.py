@@ -1,0 +1,179 @@
+"""The graph nets' two choices re-checked on validation (issue 20 item 3).
+
+Arms (the rest is the family's settings in ``config/config.yaml`` and the defaults):
+
+- ``A`` incumbent: features [graph, descriptors], ``lr_schedule=cosine``
+- ``B`` no descriptor side channel: features [graph], ``lr_schedule=cosine``
+- ``C`` no cosine: features [graph, descriptors], the TrainConfig default ``plateau``
+
+Each run is the workflow's ``train`` rule command (``molprobe train ... --threads 1``) on a
+workflow directory holding ``results/{dataset}/data/molecules.parquet``,
+``splits/{split}/seed{seed}.json`` and ``features/{graph.pt,descriptors.npz}``; outputs go
+to ``--runs-dir/{model}_{arm}/{split}/seed{seed}/``. One row per (arm, split, seed) is
+appended to ``--output`` (CSV: the **validation** mean ROC-AUC read from the ``valid`` key of
+metrics.json, best epoch, wall and CPU seconds); rows already there are skipped, so an
+interrupted study resumes. The test part of metrics.json is never read.
+
+    python scripts/graph_choices.py --workdir /tmp/gine9 --arms A B C \
+        --splits scaffold --seeds 0 1 2 --output /tmp/gine9/choices.csv
+    python scripts/graph_choices.py --summarize /tmp/gine9/choices.csv
+
+``--summarize`` prints the pre-registered comparison: per factor (B vs A, C vs A) the paired
+difference (alternative - A) per (split, seed), its mean and 95 % t interval per split and
+over all completed pairs, and the verdict: the alternative (simpler) is adopted when its
+mean is at most 0.002 below A's over all completed pairs, else A is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: family -> epochs of config/config.yaml (models: ... params: epochs)
+EPOCHS = {"gine": 30, "attentivefp": 20}
+ARMS: dict[str, dict] = {
+    "A": {"features": ["graph", "descriptors"], "params": {"lr_schedule": "cosine"}},
+    "B": {"features": ["graph"], "params": {"lr_schedule": "cosine"}},
+    "C": {"features": ["graph", "descriptors"], "params": {"lr_schedule": "plateau"}},
+}
+FEATURE_FILES = {"graph": "graph.pt", "descriptors": "descriptors.npz"}
+COLUMNS = [
+    "model", "arm", "split", "seed", "valid_mean_roc_auc", "best_epoch", "epochs_run",
+    "wall_s", "cpu_s", "started_utc",
+]  # fmt: skip
+
+
+def done_rows(path: Path) -> set[tuple[str, str, str, str]]:
+    """(model, arm, split, seed) already in the CSV."""
+    if not path.exists():
+        return set()
+    with path.open() as fh:
+        return {(r["model"], r["arm"], r["split"], r["seed"]) for r in csv.DictReader(fh)}
+
+
+def run_one(args, arm: str, split: str, seed: int) -> dict:
+    """Train one arm on one split and seed with the workflow's command; its validation row."""
+    data = Path(args.workdir) / "results" / args.dataset
+    out = Path(args.runs_dir) / f"{args.model}_{arm}" / split / f"seed{seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    spec = ARMS[arm]
+    params = {"epochs": EPOCHS[args.model], **spec["params"]}
+    cmd = ["molprobe", "train", "--model", args.model]
+    cmd += ["--molecules", str(data / "data" / "molecules.parquet")]
+    cmd += ["--split", str(data / "splits" / split / f"seed{seed}.json")]
+    for f in spec["features"]:
+        cmd += ["--features", str(data / "features" / FEATURE_FILES[f])]
+    cmd += ["--task-type", "classification", "--params", json.dumps(params)]
+    cmd += ["--standardize-summary", str(data / "data" / "standardize.json")]
+    cmd += ["--seed", str(seed), "--threads", "1", "--device", "cpu", "--output-dir", str(out)]
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    with (out / "train.log").open("w") as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    metrics = json.loads((out / "metrics.json").read_text())
+    valid = metrics["valid"]  # validation only; the test key is never read
+    return {
+        "model": args.model, "arm": arm, "split": split, "seed": seed,
+        "valid_mean_roc_auc": round(float(valid["mean"]["roc_auc"]), 5),
+        "best_epoch": metrics["best_epoch"], "epochs_run": metrics["epochs_run"],
+        "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "started_utc": started,
+    }  # fmt: skip
+
+
+#: the simpler alternative wins when at most this much below the incumbent (ROC-AUC)
+TIE = 0.002
+
+
+def paired(table: pd.DataFrame, alt: str) -> pd.DataFrame:
+    """Per split and overall: pairs n, mean valid ROC-AUC of A and alt, mean difference
+    (alt - A) and its 95 % t interval (NaN below 2 pairs)."""
+    wide = table.pivot_table(index=["split", "seed"], columns="arm", values="valid_mean_roc_auc")
+    if alt not in wide or "A" not in wide:
+        return pd.DataFrame()
+    wide = wide[["A", alt]].dropna()
+    groups = [(s, g) for s, g in wide.groupby(level="split")] + [("all", wide)]
+    rows = []
+    for split, g in groups:
+        d = g[alt] - g["A"]
+        n = len(d)
+        half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        rows.append({
+            "factor": f"{alt} vs A", "split": split, "pairs": n,
+            "mean_A": g["A"].mean(), "mean_alt": g[alt].mean(), "diff": d.mean(),
+            "ci_low": d.mean() - half, "ci_high": d.mean() + half,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def summarize(path: str) -> int:
+    """Print the runs (validation only), the paired differences and the verdicts."""
+    table = pd.read_csv(path)
+    pd.set_option("display.width", 200)
+    print(table.to_string(index=False))
+    print(table.groupby("arm")[["wall_s", "cpu_s", "epochs_run"]].mean().round(1))
+    for alt, choice in (("B", "descriptor side channel"), ("C", "cosine schedule")):
+        res = paired(table, alt)
+        if res.empty:
+            continue
+        print(res.round(4).to_string(index=False))
+        overall = res[res["split"] == "all"].iloc[0]
+        keep = overall["diff"] < -TIE
+        print(
+            f"verdict {alt} vs A ({overall['pairs']} pairs): "
+            + (f"keep the {choice}" if keep else f"drop the {choice} (arm {alt})")
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--summarize", metavar="CSV", help="print the comparison of a CSV and exit")
+    p.add_argument("--workdir", help="workflow directory with results/")
+    p.add_argument("--dataset", default="tox21")
+    p.add_argument("--model", default="gine", choices=sorted(EPOCHS))
+    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    p.add_argument("--splits", nargs="+", default=["scaffold"], choices=["scaffold", "random"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--runs-dir", help="run outputs (default: WORKDIR/choices)")
+    p.add_argument("--output", help="CSV of validation means (appended)")
+    args = p.parse_args(argv)
+    if args.summarize:
+        return summarize(args.summarize)
+    if not (args.workdir and args.output):
+        p.error("--workdir and --output are required for runs")
+    args.runs_dir = args.runs_dir or os.path.join(args.workdir, "choices")
+    output = Path(args.output)
+    done = done_rows(output)
+    for split in args.splits:
+        for seed in args.seeds:
+            for arm in args.arms:
+                if (args.model, arm, split, str(seed)) in done:
+                    continue
+                row = run_one(args, arm, split, seed)
+                new = not output.exists()
+                with output.open("a", newline="") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+                    if new:
+                        writer.writeheader()
+                    writer.writerow(row)
+                print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
