@@ -135,17 +135,14 @@ def final_student(args: argparse.Namespace, mols, tasks) -> int:
     """``--runs``: the final student on every labeled molecule; the teachers must be final
     models (trained on all labeled rows); writes model.pt, meta.json, final.json,
     train_smiles.txt as ``molprobe train-final``."""
-    import dataclasses
-
     from molprobe.training.distill import distill_final
-    from molprobe.training.final import labeled_rows
+    from molprobe.training.final import all_labeled_record, labeled_rows
 
     rows = labeled_rows(mols[tasks].to_numpy(dtype=float))
-    everything = {"method": "all_labeled", "seed": None, "train": rows.tolist()}
+    # the split record the teachers (final models) must carry, with its train rows
+    everything = {**all_labeled_record(rows.size), "train": rows.tolist()}
     unlabeled, soft = soft_labels(args, mols, tasks, everything)
     config, recipe = student_config(args)
-    if config.seed is None:
-        config = dataclasses.replace(config, seed=0)
     metrics = [json.loads(Path(p).read_text()) for p in args.runs]
     run = distill_final(mols, tasks, unlabeled, soft, config, metrics, recipe)
     out = write_student(args.output_dir, run)

@@ -28,6 +28,7 @@ from molprobe.training.checkpoint import CheckpointMeta
 from molprobe.training.data import Split, assemble_vectors, make_source, model_outputs
 from molprobe.training.final import (
     FinalRun,
+    all_labeled_record,
     check_same_settings,
     chosen_epochs,
     final_record,
@@ -245,9 +246,7 @@ def distill_final(
     model, result = fit(config.model, si.params, si.X, si.Y, si.fit_split, "classification",
                         si.train_config)  # fmt: skip
     train_smiles = mols["smiles"].to_numpy()[rows].tolist()
-    info = {"name": "all_labeled", "method": "all_labeled", "seed": None, "path": None,
-            "n_train": int(rows.size), "n_valid": 0, "n_test": 0,
-            "n_unlabeled": int(len(unlabeled))}  # fmt: skip
+    info = all_labeled_record(rows.size, n_unlabeled=int(len(unlabeled)))
     meta = CheckpointMeta.of_fit(
         model,
         si.params,

@@ -118,8 +118,7 @@ def train_final(
         train_config = stop_at_epoch(train_config, choice.epochs)
     model, result = fit(config.model, params, features, Y, split, config.task_type, train_config)
     train_smiles = mols["smiles"].to_numpy()[rows].tolist()
-    info = {"name": "all_labeled", "method": "all_labeled", "seed": None, "path": None,
-            "n_train": int(rows.size), "n_valid": 0, "n_test": 0}  # fmt: skip
+    info = all_labeled_record(rows.size)
     scaler = result.target_scaler
     meta = CheckpointMeta.of_fit(
         model,
@@ -146,6 +145,13 @@ def train_final(
         epoch_rule="median best validation epoch of the split runs",
     )  # fmt: skip
     return FinalRun(model, meta, record, train_smiles)
+
+
+def all_labeled_record(n_train: int, **extra) -> dict:
+    """The ``split`` record (meta.json) of a final model: ``n_train`` labeled rows train,
+    none validate or test; ``extra`` keys follow (e.g. ``n_unlabeled``)."""
+    return {"name": "all_labeled", "method": "all_labeled", "seed": None, "path": None,
+            "n_train": int(n_train), "n_valid": 0, "n_test": 0, **extra}  # fmt: skip
 
 
 def stop_at_epoch(train_config, epochs: int):
