@@ -61,8 +61,13 @@ def standardize_flags(wildcards):
     return shlex.join(flags)
 
 
+def featurizer_params(name):
+    """The `featurizers: {name}:` settings of the config ({} when none)."""
+    return (config.get("featurizers") or {}).get(name) or {}
+
+
 def featurizer_flags(wildcards):
-    params = (config.get("featurizers") or {}).get(wildcards.featurizer) or {}
+    params = featurizer_params(wildcards.featurizer)
     flags = []
     for key, value in params.items():
         value = str(value).lower() if isinstance(value, bool) else value
@@ -307,10 +312,7 @@ def distill_final_inputs(wildcards):
 def distill_flags(wildcards, input):
     """--teacher dirs, --featurizer specs (with `featurizers:` params), --params, sample size."""
     entry = model_entry(wildcards.model)
-    settings = config.get("featurizers") or {}
-    specs = [
-        json.dumps({"name": f, **(settings.get(f) or {})}) for f in entry["features"]
-    ]
+    specs = [json.dumps({"name": f, **featurizer_params(f)}) for f in entry["features"]]
     flags = ["--model", wildcards.model, "--teacher"]
     flags += [os.path.dirname(p) for p in input.teachers]
     for spec in specs:
@@ -625,8 +627,6 @@ def shortcut_planted_flags(wildcards):
     """CLI flags of `molprobe shortcuts-planted`: the audited families as the config trains
     them, the featurizer settings, and the task (the dataset's first task when the configured
     one is not among its task columns)."""
-    import json
-
     p = shortcut_settings()["planted"]
     tasks = dataset_entry(wildcards.dataset).get("task_columns") or []
     task = p["task"] if (p["task"] in tasks or not tasks) else tasks[0]
