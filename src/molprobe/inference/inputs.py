@@ -156,10 +156,9 @@ class ModelInputs:
         fz = make_featurizer(spec)
         if spec.get("name") == "tokens":
             raw = fz.encode(smiles, fz.max_len)[0]
-        elif isinstance(fz, RDKitDescriptors) and standardized is not None and fz.atom_order_free:
-            raw = fz(smiles, standardized)
-        elif mols is not None and isinstance(fz, RDKitDescriptors):
-            raw = fz(smiles, mols)
+        elif isinstance(fz, RDKitDescriptors):  # given molecules are read, None ones parsed
+            order_free = standardized is not None and fz.atom_order_free
+            raw = fz(smiles, standardized if order_free else mols)
         else:
             raw = fz(smiles)
         if cache is not None:
