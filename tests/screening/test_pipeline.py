@@ -7,7 +7,8 @@ the fast descriptors):
 - `screen` refuses nothing it accepted before: the bad-input corpus, salts, charges, odd
   valences, empty lines, duplicate ids and gzip give identical accepted rows and identical
   rejected rows, reasons and details; files refused as a whole are refused with the same error;
-- the featurizing workers never load a model and never initialize CUDA.
+- the featurizing workers never load a model and never initialize CUDA, and import torch
+  only for plans that featurize graphs.
 """
 
 from __future__ import annotations
@@ -121,8 +122,10 @@ def test_featurize_then_score_equals_score_chunk_on_one_chunk(ensemble, tox21_pa
     ref_scored, ref_rejected = score_chunk(chunk, ensemble)
     pd.testing.assert_frame_equal(scored, ref_scored, check_exact=False, rtol=1e-6)
     pd.testing.assert_frame_equal(rejected, ref_rejected)
-    # ECFP bits (SNN and RF read the same), graphs + descriptors, ECFP + fast descriptors
-    assert len(plan.inputs) == 3
+    # each distinct block once: ECFP bits (SNN, RF and the fast SNN), graphs, descriptors,
+    # fast descriptors
+    sizes = sorted((spec["name"], len(spec.get("names", []))) for spec in plan.specs)
+    assert sizes == [("descriptors", 45), ("descriptors", 217), ("ecfp", 0), ("graph", 0)]
 
 
 def test_a_randomized_spelling_featurizes_and_scores_as_the_canonical_one(ensemble, tox21_path):
@@ -195,3 +198,46 @@ def test_featurizing_workers_load_no_model_and_no_cuda(ensemble):
                              initargs=(plan,)) as pool:  # fmt: skip
         cuda, _ = pool.submit(_probe_worker).result()
     assert cuda is False
+
+
+WORKER_LIBRARIES = """
+import json, os, pickle, sys
+from concurrent.futures import ProcessPoolExecutor
+import pandas as pd
+from molprobe.screening.pipeline import mp_context, worker_featurize, worker_init
+plan = pickle.load(open(sys.argv[1], "rb"))
+chunk = pd.DataFrame({"row": [0, 1], "input": ["CCO", "c1ccccc1O"]})
+with ProcessPoolExecutor(1, mp_context=mp_context(plan), initializer=worker_init,
+                         initargs=(plan,)) as pool:
+    pickle.loads(pool.submit(worker_featurize, chunk, 0).result())
+    pid = pool.submit(os.getpid).result()
+    maps = open(f"/proc/{pid}/maps").read()
+print(json.dumps({"parent": "torch" in sys.modules, "worker": "libtorch" in maps}))
+"""
+
+
+@pytest.mark.parametrize("with_graphs", [False, True])
+def test_workers_import_torch_only_for_graphs(ensemble, tmp_path, with_graphs):
+    """A fresh process (its own fork server): workers of a plan without graphs never load
+    torch's libraries (~2 CPU-s saved per fork server), and neither does a parent that reads
+    their chunks; with graphs both do."""
+    import dataclasses
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from molprobe.chem.blocks import needs_torch
+
+    plan = FeaturePlan.of(ensemble)
+    specs = tuple(s for s in plan.specs if with_graphs or not needs_torch(s))
+    plan = dataclasses.replace(plan, specs=specs)
+    assert plan.needs_torch is with_graphs
+    (tmp_path / "plan.pkl").write_bytes(pickle.dumps(plan))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", WORKER_LIBRARIES, str(tmp_path / "plan.pkl")],
+                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    # the parent loads torch only to unpickle the graphs' tensors (here it loads no model)
+    assert loaded == {"parent": with_graphs, "worker": with_graphs}

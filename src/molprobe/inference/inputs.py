@@ -16,26 +16,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from rdkit import Chem
 
-from molprobe.chem.featurize import RDKitDescriptors, make_featurizer, spec_difference
+from molprobe.chem.blocks import FeatureCache, block_key, raw_block
+from molprobe.chem.featurize import make_featurizer, spec_difference
 from molprobe.errors import MolprobeError
 from molprobe.models.registry import get_spec
 from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, check_featurizers, read_meta
 from molprobe.training.data import assemble_vectors
 from molprobe.training.features import load_inputs
-
-FeatureCache = MutableMapping[str, object]  # block_key(spec) -> raw (unscaled) block
-
-
-def block_key(spec: dict) -> str:
-    """Cache key of a featurizer's raw output: its spec as JSON, keys sorted."""
-    return json.dumps(spec, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -98,23 +92,6 @@ class ModelInputs:
         vocab = self.meta.input_dims.get("vocab_size") or make_featurizer(specs[0]).vocab_size
         return ids, (ids != 0).sum(axis=1), int(vocab)
 
-    def fill_raw(
-        self,
-        smiles: Sequence[str],
-        cache: FeatureCache,
-        mols: Sequence[Chem.Mol | None] | None = None,
-        standardized: Sequence[Chem.Mol] | None = None,
-    ) -> None:
-        """Compute every raw (unscaled) block this model reads into ``cache`` (as
-        :meth:`featurize` does, same arguments) without assembling the model input: what a
-        featurizing worker sends to the process that assembles and predicts.
-        ``standardized``: the standardizer's molecule of each ``smiles[i]`` in any atom
-        order; descriptor sets that do not depend on it (``atom_order_free``) read these
-        instead of ``mols`` (no second parse of a non-canonical input)."""
-        smiles = list(smiles)
-        for spec in self.specs:
-            self._raw(spec, smiles, cache, mols, standardized)
-
     def from_feature_cache(self, cached: Mapping[str, tuple[object, dict]], smiles: Sequence[str]):
         """The model input for all molecules of a dataset whose features are cached.
 
@@ -142,28 +119,8 @@ class ModelInputs:
 
     # ------------------------------------------------------------------ helpers
 
-    def _raw(
-        self,
-        spec: dict,
-        smiles: list[str],
-        cache: FeatureCache | None,
-        mols=None,
-        standardized=None,
-    ):
-        key = block_key(spec)
-        if cache is not None and key in cache:
-            return cache[key]
-        fz = make_featurizer(spec)
-        if spec.get("name") == "tokens":
-            raw = fz.encode(smiles, fz.max_len)[0]
-        elif isinstance(fz, RDKitDescriptors):  # given molecules are read, None ones parsed
-            order_free = standardized is not None and fz.atom_order_free
-            raw = fz(smiles, standardized if order_free else mols)
-        else:
-            raw = fz(smiles)
-        if cache is not None:
-            cache[key] = raw
-        return raw
+    def _raw(self, spec: dict, smiles: list[str], cache: FeatureCache | None, mols=None):
+        return raw_block(spec, smiles, cache, mols)
 
     def _vectors(self, specs: list[dict], smiles: list[str], cache: FeatureCache | None, mols=None):
         if self.meta.descriptor_scaler is None and any(

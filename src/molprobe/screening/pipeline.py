@@ -28,8 +28,8 @@ import pandas as pd
 from rdkit import Chem
 
 from molprobe.chem.alerts import match_alerts
+from molprobe.chem.blocks import block_key, needs_torch, raw_block
 from molprobe.chem.standardize import StandardizeRecipe, standardize_frame
-from molprobe.inference.inputs import ModelInputs, block_key
 from molprobe.screening.domain import DomainModel, fingerprint_featurizer, fingerprints
 
 ECFP4_KEY = block_key(fingerprint_featurizer().spec)  # the domain's fingerprint block
@@ -44,17 +44,23 @@ def alert_names(mols: Sequence[Chem.Mol | None]) -> list[str]:
 @dataclass(frozen=True)
 class FeaturePlan:
     """What a featurizing worker needs: the standardization recipe, the fitted domain
-    (reference fingerprints, ~2 KB per training molecule) and one `ModelInputs` per distinct
-    model input of the ensemble (meta.json only: no weights)."""
+    (reference fingerprints, ~2 KB per training molecule) and each distinct featurizer spec
+    the members read (from meta.json: no weights, no torch)."""
 
     recipe: StandardizeRecipe
     domain: DomainModel
-    inputs: tuple[ModelInputs, ...]
+    specs: tuple[dict, ...]
 
     @classmethod
     def of(cls, ensemble) -> FeaturePlan:
         """The plan of an ensemble with ``recipe``, ``domain`` and ``model_inputs()``."""
-        return cls(ensemble.recipe, ensemble.domain, tuple(ensemble.model_inputs()))
+        specs = {block_key(s): s for mi in ensemble.model_inputs() for s in mi.specs}
+        return cls(ensemble.recipe, ensemble.domain, tuple(specs.values()))
+
+    @property
+    def needs_torch(self) -> bool:
+        """Whether a worker imports torch for this plan (graphs); vector plans never do."""
+        return any(needs_torch(s) for s in self.specs)
 
 
 @dataclass
@@ -91,8 +97,8 @@ def featurize_chunk(chunk: pd.DataFrame, plan: FeaturePlan, index: int = 0) -> F
     blocks: dict[str, object] = {ECFP4_KEY: ecfp4}
     if std:
         canonical = canonical_mols(mols, kept["input_smiles"].tolist(), std)
-        for inputs in plan.inputs:  # every raw block a member reads; the parent assembles
-            inputs.fill_raw(std, blocks, canonical, standardized=mols)
+        for spec in plan.specs:  # every raw block a member reads; the parent assembles
+            raw_block(spec, std, blocks, canonical, standardized=mols)
     rejected = rejected[["row", "input", "reason"] + (["detail"] if "detail" in rejected else [])]
     return FeaturizedChunk(
         index=index,
@@ -119,12 +125,14 @@ _PLAN: dict = {}
 
 
 def worker_init(plan: FeaturePlan, screen_pid: int | None = None) -> None:
-    """Initializer of a featurizing worker: one torch thread, the plan kept for its chunks.
+    """Initializer of a featurizing worker: the plan kept for its chunks, one torch thread
+    where the plan needs torch (graphs; vector plans leave torch unimported).
     ``screen_pid``: the screening process; the worker exits within a second of its death
     (a killed screen would otherwise leave its fork server and workers waiting forever)."""
-    import torch
+    if plan.needs_torch:
+        import torch
 
-    torch.set_num_threads(1)
+        torch.set_num_threads(1)
     _PLAN["plan"] = plan
     if screen_pid is not None:
         threading.Thread(target=_exit_with, args=(screen_pid,), daemon=True).start()
@@ -154,19 +162,24 @@ def worker_cuda_initialized() -> bool:
     return bool(torch.cuda.is_initialized())
 
 
-# imported once by the fork server, so each worker forks with RDKit, torch and the featurizers
-# loaded instead of importing them itself (about 1.5 CPU-s per worker); no model is loaded
-PRELOAD = ["molprobe.screening.pipeline", "molprobe.models.registry", "molprobe.chem.featurize"]
+# imported once by the fork server, so each worker forks with RDKit and the featurizers
+# loaded instead of importing them itself; torch (~2 CPU-s to import) only for plans that
+# featurize graphs. No model is loaded.
+PRELOAD = ["molprobe.screening.pipeline", "molprobe.chem.featurize"]
+PRELOAD_TORCH = [*PRELOAD, "molprobe.chem.graphs"]
 
 
-def mp_context():
-    """A fork server on Linux (children never inherit the parent's CUDA state), else spawn."""
+def mp_context(plan: FeaturePlan | None = None):
+    """A fork server on Linux (children never inherit the parent's CUDA state), else spawn;
+    its preloaded modules those of ``plan`` (torch only where it needs it; None: with torch).
+    The fork server starts once per process: a later plan's workers import what it lacks."""
     import multiprocessing as mp
 
     if not sys.platform.startswith("linux"):
         return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)  # no effect when the fork server already runs
+    torch_too = plan is None or plan.needs_torch
+    ctx.set_forkserver_preload(PRELOAD_TORCH if torch_too else PRELOAD)
     return ctx
 
 

@@ -296,7 +296,7 @@ def screen_library(
     else:  # workers featurize; this process predicts, a bounded queue between (constant memory)
         with ProcessPoolExecutor(
             settings.workers,
-            mp_context=mp_context(),
+            mp_context=mp_context(plan),
             initializer=worker_init,
             initargs=(plan, os.getpid()),
         ) as pool:
