@@ -98,7 +98,7 @@ def ensure_valid_predictions(run_dir: Path, mols: pd.DataFrame, rows, tasks) -> 
     from molprobe.inference.inputs import ModelInputs
     from molprobe.inference.predict import predict_loaded
     from molprobe.training.checkpoint import load_model
-    from molprobe.training.run import predictions_frame
+    from molprobe.training.records import predictions_frame
 
     if (run_dir / "valid_predictions.parquet").exists():
         return

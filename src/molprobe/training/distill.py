@@ -37,7 +37,7 @@ from molprobe.training.final import (
 )
 from molprobe.training.loop import TRAIN_KEYS, fit, make_train_config
 from molprobe.training.metrics import N_BOOTSTRAP, evaluate
-from molprobe.training.records import run_metrics, split_record
+from molprobe.training.records import predictions_frame, run_metrics, split_record
 
 
 @dataclass
@@ -208,16 +208,11 @@ def distill_run(
     name = config.name or f"{config.model}_distilled"
     metrics = run_metrics(name, config.model, params, info, seed, "classification", result,
                           ev_test, ev_valid)  # fmt: skip
-    frames = []
-    for rows, pred in ((split.test, test_pred), (split.valid, valid_pred)):
-        frame = {"mol_id": mols["mol_id"].to_numpy()[rows],
-                 "smiles": mols["smiles"].to_numpy()[rows]}  # fmt: skip
-        for t, task in enumerate(tasks):
-            frame[task] = pred[:, t]
-            frame[f"{task}_true"] = Y_lab[rows, t]
-        frames.append(pd.DataFrame(frame))
-    return DistillRun(model, meta, metrics, pd.DataFrame(result.history), frames[0],
-                      train_smiles, frames[1])  # fmt: skip
+    return DistillRun(
+        model, meta, metrics, pd.DataFrame(result.history),
+        predictions_frame(mols, split.test, tasks, test_pred, Y_lab), train_smiles,
+        predictions_frame(mols, split.valid, tasks, valid_pred, Y_lab),
+    )  # fmt: skip
 
 
 def distill_final(

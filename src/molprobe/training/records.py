@@ -1,10 +1,14 @@
-"""The records a training run writes beside its model: the split it used and metrics.json."""
+"""The records a training run writes beside its model: the split it used, metrics.json and
+the prediction tables."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from molprobe.training.data import Split
 from molprobe.training.metrics import Evaluation
@@ -46,3 +50,14 @@ def run_metrics(
         "test": test.to_dict(),
         "valid": valid.to_dict(),
     }
+
+
+def predictions_frame(
+    mols: pd.DataFrame, rows: np.ndarray, tasks: list[str], pred: np.ndarray, Y: np.ndarray
+) -> pd.DataFrame:
+    """mol_id, smiles, then per task its prediction and ``<task>_true`` for ``rows``."""
+    out = {"mol_id": mols["mol_id"].to_numpy()[rows], "smiles": mols["smiles"].to_numpy()[rows]}
+    for t, task in enumerate(tasks):
+        out[task] = pred[:, t]
+        out[f"{task}_true"] = Y[rows, t]
+    return pd.DataFrame(out)

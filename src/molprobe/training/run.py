@@ -23,7 +23,7 @@ from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
 from molprobe.training.metrics import N_BOOTSTRAP, PRIMARY, Evaluation, evaluate
-from molprobe.training.records import run_metrics, split_record
+from molprobe.training.records import predictions_frame, run_metrics, split_record
 from molprobe.training.settings import label_matrix, resolve_settings
 
 
@@ -90,17 +90,6 @@ def split_name(path: Path, split_json: dict) -> str:
     if parent and parent not in (".", "splits"):
         return parent
     return str(split_json.get("method", "split"))
-
-
-def predictions_frame(
-    mols: pd.DataFrame, rows: np.ndarray, tasks: list[str], pred: np.ndarray, Y: np.ndarray
-) -> pd.DataFrame:
-    """mol_id, smiles, then per task its prediction and ``<task>_true`` for ``rows``."""
-    out = {"mol_id": mols["mol_id"].to_numpy()[rows], "smiles": mols["smiles"].to_numpy()[rows]}
-    for t, task in enumerate(tasks):
-        out[task] = pred[:, t]
-        out[f"{task}_true"] = Y[rows, t]
-    return pd.DataFrame(out)
 
 
 def train_run(
