@@ -17,6 +17,8 @@ interrupted study resumes. The test part of metrics.json is never read.
     python scripts/graph_choices.py --workdir /tmp/gine9 --arms A B C \
         --splits scaffold --seeds 0 1 2 --output /tmp/gine9/choices.csv
     python scripts/graph_choices.py --summarize /tmp/gine9/choices.csv
+    python scripts/graph_choices.py --workdir /tmp/gine9 --model attentivefp \
+        --splits scaffold random --runs-dir /tmp/afp10/choices --output /tmp/afp10/choices.csv
 
 ``--summarize`` prints the pre-registered comparison: per factor (B vs A, C vs A) the paired
 difference (alternative - A) per (split, seed), its mean and 95 % t interval per split and
