@@ -32,15 +32,11 @@ import argparse
 import csv
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
+from choice_study import paired, timed_command
 
 #: family -> epochs of config/config.yaml (models: ... params: epochs)
 EPOCHS = {"gine": 30, "attentivefp": 20}
@@ -79,47 +75,19 @@ def run_one(args, arm: str, split: str, seed: int) -> dict:
     cmd += ["--task-type", "classification", "--params", json.dumps(params)]
     cmd += ["--standardize-summary", str(data / "data" / "standardize.json")]
     cmd += ["--seed", str(seed), "--threads", "1", "--device", "cpu", "--output-dir", str(out)]
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    with (out / "train.log").open("w") as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    timing = timed_command(cmd, out / "train.log")
     metrics = json.loads((out / "metrics.json").read_text())
     valid = metrics["valid"]  # validation only; the test key is never read
     return {
         "model": args.model, "arm": arm, "split": split, "seed": seed,
         "valid_mean_roc_auc": round(float(valid["mean"]["roc_auc"]), 5),
         "best_epoch": metrics["best_epoch"], "epochs_run": metrics["epochs_run"],
-        "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "started_utc": started,
+        **timing,
     }  # fmt: skip
 
 
 #: the simpler alternative wins when at most this much below the incumbent (ROC-AUC)
 TIE = 0.002
-
-
-def paired(table: pd.DataFrame, alt: str) -> pd.DataFrame:
-    """Per split and overall: pairs n, mean valid ROC-AUC of A and alt, mean difference
-    (alt - A) and its 95 % t interval (NaN below 2 pairs)."""
-    wide = table.pivot_table(index=["split", "seed"], columns="arm", values="valid_mean_roc_auc")
-    if alt not in wide or "A" not in wide:
-        return pd.DataFrame()
-    wide = wide[["A", alt]].dropna()
-    groups = [(s, g) for s, g in wide.groupby(level="split")] + [("all", wide)]
-    rows = []
-    for split, g in groups:
-        d = g[alt] - g["A"]
-        n = len(d)
-        half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        rows.append({
-            "factor": f"{alt} vs A", "split": split, "pairs": n,
-            "mean_A": g["A"].mean(), "mean_alt": g[alt].mean(), "diff": d.mean(),
-            "ci_low": d.mean() - half, "ci_high": d.mean() + half,
-        })  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 def summarize(path: str) -> int:
@@ -129,7 +97,7 @@ def summarize(path: str) -> int:
     print(table.to_string(index=False))
     print(table.groupby("arm")[["wall_s", "cpu_s", "epochs_run"]].mean().round(1))
     for alt, choice in (("B", "descriptor side channel"), ("C", "cosine schedule")):
-        res = paired(table, alt)
+        res = paired(table, alt, "A")
         if res.empty:
             continue
         print(res.round(4).to_string(index=False))

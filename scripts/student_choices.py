@@ -35,15 +35,11 @@ import argparse
 import csv
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
+from choice_study import paired, timed_command
 
 STUDENT = "fnn_bn_fast"
 #: config/config.yaml: models: fnn_bn_fast (features with `featurizers:` params, params)
@@ -105,38 +101,9 @@ def run_one(args, arm: str, split: str, seed: int) -> dict:
     cmd += ["--max-unlabeled", str(MAX_UNLABELED[arm]), "--params", *PARAMS]
     cmd += ["--name", STUDENT, "--standardize-summary", str(data / "data" / "standardize.json")]
     cmd += ["--seed", str(seed), "--threads", "1", "--device", "cpu", "--output-dir", str(out)]
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    with (out / "distill.log").open("w") as log:
-        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    timing = timed_command(cmd, out / "distill.log")
     row = valid_row(arm, teachers, split, seed, json.loads((out / "metrics.json").read_text()))
-    return {**row, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "started_utc": started}
-
-
-def paired(table: pd.DataFrame, alt: str, base: str) -> pd.DataFrame:
-    """Per split and overall: pairs n, mean valid ROC-AUC of base and alt, mean difference
-    (alt - base) and its 95 % t interval (NaN below 2 pairs)."""
-    wide = table.pivot_table(index=["split", "seed"], columns="arm", values="valid_mean_roc_auc")
-    if alt not in wide or base not in wide:
-        return pd.DataFrame()
-    wide = wide[[base, alt]].dropna()
-    groups = [(s, g) for s, g in wide.groupby(level="split")] + [("all", wide)]
-    rows = []
-    for split, g in groups:
-        d = g[alt] - g[base]
-        n = len(d)
-        half = stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        rows.append({
-            "comparison": f"{alt} vs {base}", "split": split, "pairs": n,
-            "mean_base": g[base].mean(), "std_base": g[base].std(ddof=1),
-            "mean_alt": g[alt].mean(), "std_alt": g[alt].std(ddof=1), "diff": d.mean(),
-            "ci_low": d.mean() - half, "ci_high": d.mean() + half,
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+    return {**row, **timing}
 
 
 def verdict(res: pd.DataFrame) -> bool:
