@@ -83,7 +83,7 @@ class ModelInputs:
         specs = self.specs
         if self.kind == "vector":
             return self._vectors(specs, smiles, cache, mols)
-        raw = self._raw(specs[0], smiles, cache)
+        raw = raw_block(specs[0], smiles, cache)
         if self.kind == "graph":
             if len(specs) > 1:  # molecule-level inputs of the readout (e.g. descriptors)
                 raw = raw.with_mol_features(self._vectors(specs[1:], smiles, cache, mols))
@@ -119,14 +119,11 @@ class ModelInputs:
 
     # ------------------------------------------------------------------ helpers
 
-    def _raw(self, spec: dict, smiles: list[str], cache: FeatureCache | None, mols=None):
-        return raw_block(spec, smiles, cache, mols)
-
     def _vectors(self, specs: list[dict], smiles: list[str], cache: FeatureCache | None, mols=None):
         if self.meta.descriptor_scaler is None and any(
             s.get("name") == "descriptors" for s in specs
         ):
             raise MolprobeError(f"model {self.meta.model_name}: descriptor scaler missing")
-        blocks = [np.asarray(self._raw(s, smiles, cache, mols), dtype=np.float32) for s in specs]
+        blocks = [np.asarray(raw_block(s, smiles, cache, mols), dtype=np.float32) for s in specs]
         X, _ = assemble_vectors(blocks, specs, self.meta.descriptor_scaler)
         return X
