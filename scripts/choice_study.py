@@ -1,9 +1,11 @@
 """Shared pieces of the validation-choice drivers (``graph_choices.py``, ``student_choices.py``):
-one timed workflow command per run, and the paired comparison of two arms' validation means.
+one timed workflow command per run, the CSV row it appends, and the paired comparison of two arms' validation means.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import resource
 import subprocess
 import time
@@ -26,6 +28,17 @@ def timed_command(cmd: list[str], log: Path) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "started_utc": started}
+
+
+def append_row(output: Path, row: dict, columns: list[str]) -> None:
+    """Append ``row`` to the CSV ``output`` (header first when the file is new) and print it."""
+    new = not output.exists()
+    with output.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    print(json.dumps(row), flush=True)
 
 
 def paired(table: pd.DataFrame, alt: str, base: str) -> pd.DataFrame:

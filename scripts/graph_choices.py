@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from choice_study import paired, timed_command
+from choice_study import append_row, paired, timed_command
 
 #: family -> epochs of config/config.yaml (models: ... params: epochs)
 EPOCHS = {"gine": 30, "attentivefp": 20}
@@ -134,14 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             for arm in args.arms:
                 if (args.model, arm, split, str(seed)) in done:
                     continue
-                row = run_one(args, arm, split, seed)
-                new = not output.exists()
-                with output.open("a", newline="") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
-                print(json.dumps(row), flush=True)
+                append_row(output, run_one(args, arm, split, seed), COLUMNS)
     return 0
 
 

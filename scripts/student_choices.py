@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from choice_study import paired, timed_command
+from choice_study import append_row, paired, timed_command
 
 STUDENT = "fnn_bn_fast"
 #: config/config.yaml: models: fnn_bn_fast (features with `featurizers:` params, params)
@@ -139,17 +139,7 @@ def import_runs(args, arm: str, directory: str, output: Path) -> None:
             if (arm, split, str(seed)) in done or not path.exists():
                 continue
             row = valid_row(arm, teachers_of(args, arm), split, seed, json.loads(path.read_text()))
-            append(output, {**row, "wall_s": "", "cpu_s": "", "started_utc": ""})
-
-
-def append(output: Path, row: dict) -> None:
-    new = not output.exists()
-    with output.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-    print(json.dumps(row), flush=True)
+            append_row(output, {**row, "wall_s": "", "cpu_s": "", "started_utc": ""}, COLUMNS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             for arm in args.arms:
                 if (arm, split, str(seed)) not in done_rows(output):
-                    append(output, run_one(args, arm, split, seed))
+                    append_row(output, run_one(args, arm, split, seed), COLUMNS)
     return 0
 
 
