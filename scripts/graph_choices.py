@@ -5,6 +5,10 @@ Arms (the rest is the family's settings in ``config/config.yaml`` and the defaul
 - ``A`` incumbent: features [graph, descriptors], ``lr_schedule=cosine``
 - ``B`` no descriptor side channel: features [graph], ``lr_schedule=cosine``
 - ``C`` no cosine: features [graph, descriptors], the TrainConfig default ``plateau``
+- ``D`` graph only, longer: features [graph], ``lr_schedule=cosine``, 30 epochs
+- ``E`` graph only, no cosine: features [graph], ``plateau``
+
+An arm's ``params`` override the family's (``epochs`` included: D's 30 replaces EPOCHS).
 
 Each run is the workflow's ``train`` rule command (``molprobe train ... --threads 1``) on a
 workflow directory holding ``results/{dataset}/data/molecules.parquet``,
@@ -20,10 +24,16 @@ interrupted study resumes. The test part of metrics.json is never read.
     python scripts/graph_choices.py --workdir /tmp/gine9 --model attentivefp \
         --splits scaffold random --runs-dir /tmp/afp10/choices --output /tmp/afp10/choices.csv
 
-``--summarize`` prints the pre-registered comparison: per factor (B vs A, C vs A) the paired
-difference (alternative - A) per (split, seed), its mean and 95 % t interval per split and
-over all completed pairs, and the verdict: the alternative (simpler) is adopted when its
-mean is at most 0.002 below A's over all completed pairs, else A is kept.
+``--summarize`` prints the pre-registered comparison against ``--reference`` (default A):
+per factor (A: B vs A, C vs A; B: D vs B, E vs B) the paired difference (alternative -
+reference) per (split, seed), its mean and 95 % t interval per split and over all completed
+pairs, and the verdict. A same-cost alternative is adopted when its mean is at most 0.002
+below the reference's over all completed pairs; a costlier one (D, 1.5x the epochs) when its
+mean is at least 0.002 above and neither split's mean is negative; else the reference is kept.
+
+    python scripts/graph_choices.py --workdir /tmp/afp11 --model attentivefp --arms B D E \
+        --splits scaffold random --output /tmp/afp11/choices.csv
+    python scripts/graph_choices.py --summarize /tmp/afp11/choices.csv --reference B
 """
 
 from __future__ import annotations
@@ -44,6 +54,8 @@ ARMS: dict[str, dict] = {
     "A": {"features": ["graph", "descriptors"], "params": {"lr_schedule": "cosine"}},
     "B": {"features": ["graph"], "params": {"lr_schedule": "cosine"}},
     "C": {"features": ["graph", "descriptors"], "params": {"lr_schedule": "plateau"}},
+    "D": {"features": ["graph"], "params": {"lr_schedule": "cosine", "epochs": 30}},
+    "E": {"features": ["graph"], "params": {"lr_schedule": "plateau"}},
 }
 FEATURE_FILES = {"graph": "graph.pt", "descriptors": "descriptors.npz"}
 COLUMNS = [
@@ -86,25 +98,40 @@ def run_one(args, arm: str, split: str, seed: int) -> dict:
     }  # fmt: skip
 
 
-#: the simpler alternative wins when at most this much below the incumbent (ROC-AUC)
+#: the simpler alternative wins when at most this much below the incumbent (ROC-AUC); a
+#: costlier one must be at least this much above it
 TIE = 0.002
+#: reference arm -> (alternative, what the reference has that the alternative changes, costlier?)
+COMPARISONS: dict[str, list[tuple[str, str, bool]]] = {
+    "A": [("B", "descriptor side channel", False), ("C", "cosine schedule", False)],
+    "B": [("D", "20 epochs", True), ("E", "cosine schedule", False)],
+}
 
 
-def summarize(path: str) -> int:
-    """Print the runs (validation only), the paired differences and the verdicts."""
+def adopted(res: pd.DataFrame, costlier: bool) -> bool:
+    """Whether the alternative passes the rule on ``paired`` output (ROC-AUC differences)."""
+    overall = res[res["split"] == "all"].iloc[0]["diff"]
+    if not costlier:
+        return overall >= -TIE
+    return overall >= TIE and bool((res[res["split"] != "all"]["diff"] >= 0).all())
+
+
+def summarize(path: str, reference: str = "A") -> int:
+    """Print the runs (validation only), the paired differences and the verdicts against
+    the ``reference`` arm."""
     table = pd.read_csv(path)
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
     print(table.groupby("arm")[["wall_s", "cpu_s", "epochs_run"]].mean().round(1))
-    for alt, choice in (("B", "descriptor side channel"), ("C", "cosine schedule")):
-        res = paired(table, alt, "A")
+    for alt, choice, costlier in COMPARISONS[reference]:
+        res = paired(table, alt, reference)
         if res.empty:
             continue
         print(res.round(4).to_string(index=False))
-        overall = res[res["split"] == "all"].iloc[0]
-        keep = overall["diff"] < -TIE
+        pairs = res[res["split"] == "all"].iloc[0]["pairs"]
+        keep = not adopted(res, costlier)
         print(
-            f"verdict {alt} vs A ({overall['pairs']} pairs): "
+            f"verdict {alt} vs {reference} ({pairs} pairs): "
             + (f"keep the {choice}" if keep else f"drop the {choice} (arm {alt})")
         )
     return 0
@@ -113,6 +140,7 @@ def summarize(path: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--summarize", metavar="CSV", help="print the comparison of a CSV and exit")
+    p.add_argument("--reference", default="A", choices=sorted(COMPARISONS), help="incumbent arm")
     p.add_argument("--workdir", help="workflow directory with results/")
     p.add_argument("--dataset", default="tox21")
     p.add_argument("--model", default="gine", choices=sorted(EPOCHS))
@@ -123,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", help="CSV of validation means (appended)")
     args = p.parse_args(argv)
     if args.summarize:
-        return summarize(args.summarize)
+        return summarize(args.summarize, args.reference)
     if not (args.workdir and args.output):
         p.error("--workdir and --output are required for runs")
     args.runs_dir = args.runs_dir or os.path.join(args.workdir, "choices")
