@@ -1,5 +1,6 @@
 """Shared pieces of the validation-choice drivers (``graph_choices.py``, ``student_choices.py``):
-one timed workflow command per run, the CSV row it appends, and the paired comparison of two arms' validation means.
+one timed workflow command per run, the CSV row it appends, the paired comparison of two arms' validation means
+and the rule a costlier alternative must pass.
 """
 
 from __future__ import annotations
@@ -62,3 +63,11 @@ def paired(table: pd.DataFrame, alt: str, base: str) -> pd.DataFrame:
             "ci_low": d.mean() - half, "ci_high": d.mean() + half,
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def gains_enough(res: pd.DataFrame, gain: float) -> bool:
+    """The rule for a costlier alternative on `paired` output: its mean difference over all
+    pairs is at least ``gain`` (ROC-AUC) and no split's mean difference is negative."""
+    overall = res[res["split"] == "all"].iloc[0]["diff"]
+    per_split = res[res["split"] != "all"]["diff"]
+    return bool(overall >= gain and (per_split >= 0).all())

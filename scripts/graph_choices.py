@@ -46,7 +46,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from choice_study import append_row, paired, timed_command
+from choice_study import append_row, gains_enough, paired, timed_command
 
 #: family -> epochs of config/config.yaml (models: ... params: epochs)
 EPOCHS = {"gine": 30, "attentivefp": 20}
@@ -110,10 +110,9 @@ COMPARISONS: dict[str, list[tuple[str, str, bool]]] = {
 
 def adopted(res: pd.DataFrame, costlier: bool) -> bool:
     """Whether the alternative passes the rule on ``paired`` output (ROC-AUC differences)."""
-    overall = res[res["split"] == "all"].iloc[0]["diff"]
-    if not costlier:
-        return overall >= -TIE
-    return overall >= TIE and bool((res[res["split"] != "all"]["diff"] >= 0).all())
+    if costlier:
+        return gains_enough(res, TIE)
+    return res[res["split"] == "all"].iloc[0]["diff"] >= -TIE
 
 
 def summarize(path: str, reference: str = "A") -> int:

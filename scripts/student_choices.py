@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from choice_study import append_row, paired, timed_command
+from choice_study import append_row, gains_enough, paired, timed_command
 
 STUDENT = "fnn_bn_fast"
 #: config/config.yaml: models: fnn_bn_fast (features with `featurizers:` params, params)
@@ -106,13 +106,6 @@ def run_one(args, arm: str, split: str, seed: int) -> dict:
     return {**row, **timing}
 
 
-def verdict(res: pd.DataFrame) -> bool:
-    """Adopt the alternative: overall mean(d) >= GAIN and no split's mean(d) below 0."""
-    overall = res[res["split"] == "all"].iloc[0]
-    per_split = res[res["split"] != "all"]["diff"]
-    return bool(overall["diff"] >= GAIN and (per_split >= 0).all())
-
-
 def summarize(path: str, u_teachers: str) -> int:
     """Print the runs (validation only), the paired differences and the verdicts."""
     table = pd.read_csv(path)
@@ -125,7 +118,7 @@ def summarize(path: str, u_teachers: str) -> int:
             continue
         print(res.round(4).to_string(index=False))
         n = int(res[res["split"] == "all"].iloc[0]["pairs"])
-        choice = alt if verdict(res) else base
+        choice = alt if gains_enough(res, GAIN) else base
         print(f"verdict {alt} vs {base} ({n} pairs): adopt {choice}")
     return 0
 
