@@ -48,7 +48,8 @@ from pathlib import Path
 import pandas as pd
 from choice_study import append_row, gains_enough, paired, timed_command
 
-#: family -> epochs of config/config.yaml (models: ... params: epochs)
+#: family -> the epochs its studies ran with (config/config.yaml's at the time; AttentiveFP has
+#: trained 30 since arm D was adopted, so arm B keeps the study's 20)
 EPOCHS = {"gine": 30, "attentivefp": 20}
 ARMS: dict[str, dict] = {
     "A": {"features": ["graph", "descriptors"], "params": {"lr_schedule": "cosine"}},
@@ -74,9 +75,23 @@ def done_rows(path: Path) -> set[tuple[str, str, str, str]]:
 
 def run_one(args, arm: str, split: str, seed: int) -> dict:
     """Train one arm on one split and seed with the workflow's command; its validation row."""
-    data = Path(args.workdir) / "results" / args.dataset
     out = Path(args.runs_dir) / f"{args.model}_{arm}" / split / f"seed{seed}"
     out.mkdir(parents=True, exist_ok=True)
+    timing = timed_command(train_command(args, arm, split, seed, out), out / "train.log")
+    metrics = json.loads((out / "metrics.json").read_text())
+    valid = metrics["valid"]  # validation only; the test key is never read
+    return {
+        "model": args.model, "arm": arm, "split": split, "seed": seed,
+        "valid_mean_roc_auc": round(float(valid["mean"]["roc_auc"]), 5),
+        "best_epoch": metrics["best_epoch"], "epochs_run": metrics["epochs_run"],
+        **timing,
+    }  # fmt: skip
+
+
+def train_command(args, arm: str, split: str, seed: int, out: Path) -> list[str]:
+    """The workflow's ``molprobe train`` command of one arm, split and seed (outputs to
+    ``out``); the arm's params override the family's (``epochs`` included)."""
+    data = Path(args.workdir) / "results" / args.dataset
     spec = ARMS[arm]
     params = {"epochs": EPOCHS[args.model], **spec["params"]}
     cmd = ["molprobe", "train", "--model", args.model]
@@ -87,15 +102,7 @@ def run_one(args, arm: str, split: str, seed: int) -> dict:
     cmd += ["--task-type", "classification", "--params", json.dumps(params)]
     cmd += ["--standardize-summary", str(data / "data" / "standardize.json")]
     cmd += ["--seed", str(seed), "--threads", "1", "--device", "cpu", "--output-dir", str(out)]
-    timing = timed_command(cmd, out / "train.log")
-    metrics = json.loads((out / "metrics.json").read_text())
-    valid = metrics["valid"]  # validation only; the test key is never read
-    return {
-        "model": args.model, "arm": arm, "split": split, "seed": seed,
-        "valid_mean_roc_auc": round(float(valid["mean"]["roc_auc"]), 5),
-        "best_epoch": metrics["best_epoch"], "epochs_run": metrics["epochs_run"],
-        **timing,
-    }  # fmt: skip
+    return cmd
 
 
 #: the simpler alternative wins when at most this much below the incumbent (ROC-AUC); a

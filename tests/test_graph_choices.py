@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -38,10 +40,17 @@ def _verdicts(capsys, path: Path, reference: str | None) -> list[str]:
     return [line for line in capsys.readouterr().out.splitlines() if line.startswith("verdict")]
 
 
-def test_arm_epochs_override_the_family() -> None:
-    assert graph_choices.ARMS["D"]["params"]["epochs"] == 30
-    assert "epochs" not in graph_choices.ARMS["B"]["params"]
-    assert graph_choices.ARMS["E"] == {"features": ["graph"], "params": {"lr_schedule": "plateau"}}
+def _params(arm: str, tmp_path: Path) -> dict:
+    """The ``--params`` JSON of the arm's training command (AttentiveFP, scaffold, seed 0)."""
+    args = argparse.Namespace(workdir=str(tmp_path), dataset="tox21", model="attentivefp")
+    cmd = graph_choices.train_command(args, arm, "scaffold", 0, tmp_path / "out")
+    return json.loads(cmd[cmd.index("--params") + 1])
+
+
+def test_arm_epochs_override_the_family(tmp_path) -> None:
+    assert _params("D", tmp_path) == {"epochs": 30, "lr_schedule": "cosine"}
+    assert _params("B", tmp_path) == {"epochs": 20, "lr_schedule": "cosine"}
+    assert _params("E", tmp_path) == {"epochs": 20, "lr_schedule": "plateau"}
 
 
 def test_default_reference_is_a(tmp_path, capsys) -> None:
