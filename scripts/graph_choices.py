@@ -7,6 +7,8 @@ Arms (the rest is the family's settings in ``config/config.yaml`` and the defaul
 - ``C`` no cosine: features [graph, descriptors], the TrainConfig default ``plateau``
 - ``D`` graph only, longer: features [graph], ``lr_schedule=cosine``, 30 epochs
 - ``E`` graph only, no cosine: features [graph], ``plateau``
+- ``F`` graph only, longer, no cosine: features [graph], ``plateau``, 30 epochs (D's
+  schedule question)
 
 An arm's ``params`` override the family's (``epochs`` included: D's 30 replaces EPOCHS).
 
@@ -25,7 +27,7 @@ interrupted study resumes. The test part of metrics.json is never read.
         --splits scaffold random --runs-dir /tmp/afp10/choices --output /tmp/afp10/choices.csv
 
 ``--summarize`` prints the pre-registered comparison against ``--reference`` (default A):
-per factor (A: B vs A, C vs A; B: D vs B, E vs B) the paired difference (alternative -
+per factor (A: B vs A, C vs A; B: D vs B, E vs B; D: F vs D) the paired difference (alternative -
 reference) per (split, seed), its mean and 95 % t interval per split and over all completed
 pairs, and the verdict. A same-cost alternative is adopted when its mean is at most 0.002
 below the reference's over all completed pairs; a costlier one (D, 1.5x the epochs) when its
@@ -57,6 +59,7 @@ ARMS: dict[str, dict] = {
     "C": {"features": ["graph", "descriptors"], "params": {"lr_schedule": "plateau"}},
     "D": {"features": ["graph"], "params": {"lr_schedule": "cosine", "epochs": 30}},
     "E": {"features": ["graph"], "params": {"lr_schedule": "plateau"}},
+    "F": {"features": ["graph"], "params": {"lr_schedule": "plateau", "epochs": 30}},
 }
 FEATURE_FILES = {"graph": "graph.pt", "descriptors": "descriptors.npz"}
 COLUMNS = [
@@ -112,6 +115,7 @@ TIE = 0.002
 COMPARISONS: dict[str, list[tuple[str, str, bool]]] = {
     "A": [("B", "descriptor side channel", False), ("C", "cosine schedule", False)],
     "B": [("D", "20 epochs", True), ("E", "cosine schedule", False)],
+    "D": [("F", "cosine schedule", False)],
 }
 
 

@@ -88,3 +88,17 @@ def test_reference_b_costlier_and_same_cost_rules(tmp_path, capsys, d_offsets, d
         f"verdict D vs B (6 pairs): {d_line}",
         "verdict E vs B (6 pairs): drop the cosine schedule (arm E)",
     ]
+
+
+def test_arm_f_is_d_with_plateau(tmp_path) -> None:
+    assert _params("F", tmp_path) == {"epochs": 30, "lr_schedule": "plateau"}
+
+
+@pytest.mark.parametrize(("f_offset", "f_adopted"), [(-0.001, True), (-0.003, False)])
+def test_reference_d_same_cost_rule(tmp_path, capsys, f_offset, f_adopted) -> None:
+    path = _write(
+        tmp_path / "runs.csv",
+        {"D": {"scaffold": 0.0, "random": 0.0}, "F": {"scaffold": f_offset, "random": f_offset}},
+    )
+    f_line = "drop the cosine schedule (arm F)" if f_adopted else "keep the cosine schedule"
+    assert _verdicts(capsys, path, "D") == [f"verdict F vs D (6 pairs): {f_line}"]
