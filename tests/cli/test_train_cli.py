@@ -253,3 +253,39 @@ def test_train_logs_one_line_per_epoch_when_not_a_terminal(workdir, tmp_path, to
     epochs = [line for line in proc.stderr.splitlines() if "molprobe.training.loop: epoch" in line]
     assert [line.split(": epoch ")[1].split(":")[0] for line in epochs] == ["1", "2", "3"]
     assert "\r" not in proc.stderr  # no bar drawn into the log
+
+
+def test_train_starts_from_a_pretrained_encoder(workdir, tmp_path, capsys):
+    """`molprobe train --init` (the fine-tuning path of `molprobe pretrain`'s encoder): with a
+    vanishing learning rate the trained encoder equals the pretrained one; without --init it
+    does not; an encoder of another width is refused, naming the mismatch."""
+    import torch
+
+    d, _ = workdir
+    smiles = pd.read_parquet(d / "molecules.parquet")["smiles"]
+    structures = tmp_path / "structures.csv"
+    pd.DataFrame({"smiles": smiles}).to_csv(structures, index=False)
+    pre = tmp_path / "pretrain"
+    gine = ["n_layers=2", "width=16", "pool=mean"]
+    rc = main(["pretrain", "--structures", str(structures), "--params", *gine, "epochs=1",
+               "--descriptors", "MolWt", "MolLogP", "--device", "cpu", "--threads", "1",
+               "--output-dir", str(pre)])  # fmt: skip
+    assert rc == 0
+    encoder = torch.load(pre / "model.pt")
+    params = ["--params", *gine, "lr=1e-12"]
+    init = ["--init", str(pre / "model.pt")]
+    assert _train(d, "gine", ["graphs.pt"], tmp_path / "ft", extra=[*params, *init]) == 0
+    assert _train(d, "gine", ["graphs.pt"], tmp_path / "fresh", extra=params) == 0
+    tuned = torch.load(tmp_path / "ft" / "model.pt")
+    fresh = torch.load(tmp_path / "fresh" / "model.pt")
+    weights = [k for k in encoder if k.endswith("weight") and "norm" not in k]
+    assert weights and all(torch.allclose(tuned[k], encoder[k], atol=1e-8) for k in weights)
+    assert not any(torch.allclose(fresh[k], encoder[k], atol=1e-3) for k in weights)
+    metrics = json.loads((tmp_path / "ft" / "metrics.json").read_text())
+    assert metrics["init"] == str(pre / "model.pt")
+    assert "init" not in json.loads((tmp_path / "fresh" / "metrics.json").read_text())
+    capsys.readouterr()
+    wide = ["--params", "n_layers=2", "width=32", "pool=mean", *init]
+    assert _train(d, "gine", ["graphs.pt"], tmp_path / "wide", extra=wide) == 2
+    assert "do not fit 'gine'" in capsys.readouterr().err
+    assert not (tmp_path / "wide" / "model.pt").exists()

@@ -2,7 +2,7 @@
 # a graph net learns the RDKit descriptors of the `pretrain: datasets:` structures (SMILES
 # only: `molprobe pretrain` drops every label column as it reads), leaving out the
 # structures of every run dataset. Its encoder can start a fine-tuning run
-# (`fit(init_state=)`); README "Pretraining on unlabeled structures" has the ablation.
+# (`molprobe train --init`); README "Pretraining on unlabeled structures" has the ablation.
 
 
 rule pretrain:

@@ -57,6 +57,7 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--name", help="run name used in comparisons (default: the model name)")
     p.add_argument("--bootstrap", type=int, default=N_BOOTSTRAP, help="bootstrap resamples for CIs")
+    p.add_argument("--init", type=Path, help="starting weights: `molprobe pretrain`'s model.pt")
     p.add_argument(
         "--standardize-summary",
         type=Path,
@@ -181,6 +182,7 @@ def _train_command(args: argparse.Namespace) -> int:
         model=args.model, task_type=args.task_type,
         params=parse_params(args.params), epochs=args.epochs, device=args.device,
         seed=args.seed, threads=args.threads, name=args.name, bootstrap=args.bootstrap,
+        init=args.init,
     )  # fmt: skip
     info = {"name": split_name(args.split, split_json), "path": str(args.split)}
     run = train_run(

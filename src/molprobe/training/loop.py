@@ -348,8 +348,8 @@ def fit(
 ):
     """Seed, build the registered model ``model_name`` for ``features`` and train it.
 
-    ``init_state``: starting weights (e.g. a pretrained encoder); its tensors that match the
-    model's by name and shape replace the fresh ones. Returns ``(model, TrainResult)``;
+    ``init_state``: starting weights (e.g. a pretrained encoder); each of its tensors must
+    match one of the model's by name and shape (MolprobeError otherwise) and replaces it. Returns ``(model, TrainResult)``;
     torch models end on their best validation weights.
     """
     from molprobe.models.registry import build_model
@@ -370,6 +370,13 @@ def fit(
     model = build_model(model_name, params, source.dims, n_tasks)
     if init_state is not None:
         own = model.state_dict()
-        own.update({k: v for k, v in init_state.items() if k in own and own[k].shape == v.shape})
+        misfit = [k for k, v in init_state.items() if k not in own or own[k].shape != v.shape]
+        if misfit:
+            raise MolprobeError(
+                f"{len(misfit)} of the {len(init_state)} starting tensors do not fit "
+                f"{model_name!r} by name and shape (e.g. {misfit[0]!r}: a different family, "
+                "width or depth?)"
+            )
+        own.update(init_state)
         model.load_state_dict(own)
     return model, train_model(model, features, Y, split, task_type, config)

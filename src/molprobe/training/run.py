@@ -33,7 +33,9 @@ class TrainRunConfig:
     (split between the two by the model's parameter dataclass); ``epochs``, ``device``,
     ``threads`` override the matching training settings when given; ``seed`` defaults to the
     split's; ``bootstrap``: resamples for the metric CIs; ``name``: the run's name in
-    comparisons (default: the model name)."""
+    comparisons (default: the model name); ``init``: starting weights, e.g. the encoder
+    ``model.pt`` of ``molprobe pretrain`` (each of its tensors must match one of the
+    model's by name and shape and replaces it; recorded in metrics.json)."""
 
     model: str
     task_type: str = "classification"
@@ -44,6 +46,7 @@ class TrainRunConfig:
     threads: int | None = None
     name: str | None = None
     bootstrap: int = N_BOOTSTRAP
+    init: Path | None = None
 
 
 @dataclass
@@ -118,7 +121,8 @@ def train_run(
         config.model, config.params, seed, config.epochs, config.device, config.threads
     )
 
-    model, result = fit(config.model, params, features, Y, split, config.task_type, train_config)
+    model, result = fit(config.model, params, features, Y, split, config.task_type, train_config,
+                        _init_state(config.init))  # fmt: skip
     scaler = result.target_scaler
     test_pred = predict(model, features, split.test, config.task_type, scaler)
     valid_pred = predict(model, features, split.valid, config.task_type, scaler)
@@ -147,6 +151,8 @@ def train_run(
     )
     metrics = run_metrics(config.name or config.model, config.model, params, info, seed,
                           config.task_type, result, ev_test, ev_valid)  # fmt: skip
+    if config.init is not None:
+        metrics["init"] = str(config.init)
     return TrainRun(
         model=model,
         meta=meta,
@@ -156,6 +162,21 @@ def train_run(
         train_smiles=train_smiles,
         valid_predictions=predictions_frame(mols, split.valid, tasks, valid_pred, Y),
     )
+
+
+def _init_state(path: Path | None) -> dict | None:
+    """The tensors of a starting-weights file (None: a fresh start)."""
+    if path is None:
+        return None
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise InputError(path, f"not a readable torch weights file ({exc})") from exc
+    if not isinstance(state, dict) or not state:
+        raise InputError(path, "holds no tensors")
+    return state
 
 
 @dataclass
