@@ -349,8 +349,8 @@ def fit(
     """Seed, build the registered model ``model_name`` for ``features`` and train it.
 
     ``init_state``: starting weights (e.g. a pretrained encoder); each of its tensors must
-    match one of the model's by name and shape (MolprobeError otherwise) and replaces it. Returns ``(model, TrainResult)``;
-    torch models end on their best validation weights.
+    match one of the model's by name and shape (MolprobeError otherwise) and replaces it.
+    Returns ``(model, TrainResult)``; torch models end on their best validation weights.
     """
     from molprobe.models.registry import build_model
 
