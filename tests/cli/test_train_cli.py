@@ -289,3 +289,8 @@ def test_train_starts_from_a_pretrained_encoder(workdir, tmp_path, capsys):
     assert _train(d, "gine", ["graphs.pt"], tmp_path / "wide", extra=wide) == 2
     assert "do not fit 'gine'" in capsys.readouterr().err
     assert not (tmp_path / "wide" / "model.pt").exists()
+    not_weights = tmp_path / "not_weights.pt"
+    not_weights.write_text("smiles\nCCO\n")
+    bad = ["--params", *gine, "--init", str(not_weights)]
+    assert _train(d, "gine", ["graphs.pt"], tmp_path / "bad", extra=bad) == 2
+    assert f"{not_weights}: refusing to load" in capsys.readouterr().err

@@ -187,6 +187,40 @@ def check_featurizers(meta: CheckpointMeta, expected: dict | Sequence[dict] | No
             )
 
 
+#: what ``torch.load(weights_only=True)`` raises on a file that is not a plain tensor
+#: state_dict (IndexError: its unpickler on some non-pickle bytes, e.g. a text file)
+UNREADABLE_WEIGHTS = (
+    pickle.UnpicklingError,
+    RuntimeError,
+    EOFError,
+    ValueError,
+    AttributeError,
+    IndexError,
+)
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file (a model's model.pt, a pretrained encoder), read with
+    ``torch.load(weights_only=True)``: a file that is missing, corrupt or not a plain tensor
+    state_dict (e.g. a pickle carrying code) raises MolprobeError naming it."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise MolprobeError(f"{path}: no such file") from None
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except UNREADABLE_WEIGHTS as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise MolprobeError(
+            f"{path}: refusing to load: not a plain tensor state_dict (it may contain code or "
+            f"be corrupt): {first}"
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise MolprobeError(f"{path}: refusing to load: expected a state_dict of tensors")
+    return state
+
+
 def load_model(
     directory: str | os.PathLike, expected_featurizer: dict | Sequence[dict] | None = None
 ) -> LoadedModel:
@@ -211,20 +245,7 @@ def load_model(
         return LoadedModel(load_baseline(path), meta)
 
     path = directory / WEIGHTS_FILE
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MolprobeError(f"{path}: no such file") from None
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise MolprobeError(
-            f"{path}: refusing to load: not a plain tensor state_dict (it may contain code or "
-            f"be corrupt): {first}"
-        ) from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise MolprobeError(f"{path}: refusing to load: expected a state_dict of tensors")
+    state = read_state_dict(path)
     model = build_model(meta.model_name, params, dims, len(meta.task_names))
     try:
         model.load_state_dict(state, strict=True)

@@ -18,7 +18,7 @@ from molprobe.errors import InputError
 from molprobe.inference.inputs import ModelInputs
 from molprobe.inference.predict import predict, predict_loaded
 from molprobe.models.registry import get_spec
-from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, load_model
+from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, load_model, read_state_dict
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
@@ -168,13 +168,8 @@ def _init_state(path: Path | None) -> dict | None:
     """The tensors of a starting-weights file (None: a fresh start)."""
     if path is None:
         return None
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise InputError(path, f"not a readable torch weights file ({exc})") from exc
-    if not isinstance(state, dict) or not state:
+    state = read_state_dict(path)
+    if not state:
         raise InputError(path, "holds no tensors")
     return state
 
