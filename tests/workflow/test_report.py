@@ -155,6 +155,17 @@ class Browser:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def open(self, url: str, timeout: float = 60.0) -> None:
+        """Navigate to ``url`` and wait until that document has loaded completely.
+
+        Page.navigate answers when the navigation commits, before a large page is parsed;
+        the report's ``<script id="results">`` element is then already the global
+        ``results`` (a named element) while the JSON in it has not run yet."""
+        self.call("Page.navigate", url=url)
+        self.wait_for(
+            f"document.URL === {json.dumps(url)} && document.readyState === 'complete'", timeout
+        )
+
     def wait_for(self, expression: str, timeout: float = 20.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -315,7 +326,7 @@ def _decoded(report_html: Path, suffix: str, tmp_path: Path) -> Path:
 
 
 def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path):
-    browser.call("Page.navigate", url=report_html.as_uri())
+    browser.open(report_html.as_uri())
     # React renders the menu and the landing page after load
     browser.wait_for(
         "document.querySelector('#app') && document.querySelector('#app').innerText.includes('1. Data')"
@@ -362,9 +373,7 @@ def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path
     browser.wait_for("document.querySelector('iframe') !== null")
     browser.pump(1.0)
     browser.screenshot(ARTIFACTS / "report-findings-in-report.png")
-    browser.call(
-        "Page.navigate", url=_decoded(report_html, "tox21/findings.html", tmp_path).as_uri()
-    )
+    browser.open(_decoded(report_html, "tox21/findings.html", tmp_path).as_uri())
     browser.wait_for("document.querySelectorAll('tr.verdict').length > 0")
     stages = set(
         browser.evaluate("[...document.querySelectorAll('tr.verdict')].map(r => r.dataset.stage)")
@@ -376,7 +385,7 @@ def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path
 
     # the hit table: sortable, filterable, paged; thumbnails decode
     hits = _decoded(report_html, "screen/muv/hits.html", tmp_path)
-    browser.call("Page.navigate", url=hits.as_uri())
+    browser.open(hits.as_uri())
     browser.wait_for("document.querySelectorAll('table.data > tbody > tr').length > 0")
     heads = browser.evaluate(
         "[...document.querySelectorAll('table.data > thead > tr > th')].map(t => t.innerText)"
@@ -408,8 +417,8 @@ def test_report_renders_in_chromium(report_html, browser, workflow_run, tmp_path
     browser.screenshot(ARTIFACTS / "hits.png")
 
     # images embedded in the report decode (data URIs of PNG/SVG results)
-    browser.call("Page.navigate", url=report_html.as_uri())
-    browser.wait_for("typeof results !== 'undefined'")
+    browser.open(report_html.as_uri())
+    browser.wait_for("typeof results === 'object' && !(results instanceof Element)")
     n_ok = browser.evaluate(
         "Promise.all(Object.values(results).filter(r => r.mime_type.startsWith('image/')).map(r => "
         "new Promise(ok => { const i = new Image(); i.onload = () => ok(i.naturalWidth > 0); "
