@@ -124,6 +124,13 @@ def test_library_final_rf_and_settings_check(stage):
         train_final(mols, tasks, feats, other, _metrics(d, "rf"))
     with pytest.raises(MolprobeError, match="not rf"):
         train_final(mols, tasks, feats, cfg, _metrics(d, "snn"))
+    # a final model starts as its split runs did: fresh runs cannot set a fine-tune's epochs
+    tuned = FinalConfig(model="rf", params={"n_estimators": 4}, init=d / "encoder.pt")
+    with pytest.raises(MolprobeError, match="started fresh, but this final model starts from"):
+        train_final(mols, tasks, feats, tuned, _metrics(d, "rf"))
+    started = [{**m, "init": "encoder.pt"} for m in _metrics(d, "rf")]
+    with pytest.raises(MolprobeError, match="started from encoder.pt, but this final model"):
+        train_final(mols, tasks, feats, cfg, started)
 
 
 def test_calibration_cli_on_the_split_runs(stage, tmp_path):

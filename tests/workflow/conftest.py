@@ -35,6 +35,22 @@ def workflow_env(mirror: Path) -> dict:
     )
 
 
+def screen_three(workdir: Path, env: dict, model_dir: Path):
+    """`molprobe screen` of three small molecules with the model in ``model_dir``: the
+    finished process and the hit table (None when it failed)."""
+    import pandas as pd
+
+    lib = workdir / "lib.csv"
+    lib.write_text("smiles,mol_id\nCCO,a\nc1ccccc1O,b\nClc1ccc(Cl)cc1,c\n")
+    out = workdir / "hits.parquet"
+    proc = subprocess.run(
+        [str(BIN / "molprobe"), "screen", "--models", str(model_dir), "--input", str(lib),
+         "--output", str(out), "--workers", "1", "--no-progress", "--device", "cpu"],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return proc, pd.read_parquet(out) if proc.returncode == 0 else None
+
+
 @pytest.fixture(scope="session")
 def workflow_run(tmp_path_factory, mirror):
     """(workdir, env) after `snakemake` ran every default target of config/test.yaml."""

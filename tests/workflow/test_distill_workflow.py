@@ -6,13 +6,10 @@ model by rule `final_distilled` (teachers' split runs and final models included)
 from __future__ import annotations
 
 import json
-import subprocess
 
-import pandas as pd
 import pytest
 
-from tests.conftest import BIN
-from tests.workflow.conftest import checkout, snakemake, workflow_env
+from tests.workflow.conftest import checkout, screen_three, snakemake, workflow_env
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +42,6 @@ def test_final_distilled_student_is_built_and_screens(tmp_path, mirror):
     assert record["epochs_run"] == record["epochs"]
     for teacher in ("snn", "fnn_bn"):
         assert (tmp_path / f"results/tox21/final/{teacher}/seed_0/meta.json").exists()
-    lib = tmp_path / "lib.csv"
-    lib.write_text("smiles,mol_id\nCCO,a\nc1ccccc1O,b\nClc1ccc(Cl)cc1,c\n")
-    out = tmp_path / "hits.parquet"
-    screen = subprocess.run(
-        [str(BIN / "molprobe"), "screen", "--models", str(final), "--input", str(lib),
-         "--output", str(out), "--workers", "1", "--no-progress", "--device", "cpu"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    screen, hits = screen_three(tmp_path, env, final)
     assert screen.returncode == 0, screen.stderr[-4000:]
-    hits = pd.read_parquet(out)
     assert len(hits) == 3 and hits["NR-AR"].between(0, 1).all()

@@ -112,6 +112,7 @@ MODEL_FEATURES = {
     "logreg": ["ecfp"],
     "snn_fast": ["ecfp", "descriptors_fast"],
     "fnn_bn_fast": ["ecfp", "descriptors_fast"],
+    "gine_pretrained": ["graph"],
 }
 
 
@@ -131,9 +132,15 @@ def _params_flags(params):
     return ["--params", *flags] if flags else []
 
 
+def init_weights(model):
+    """[the `pretrain` rule's encoder] for a family with `init:` (models: in the config), else []."""
+    init = model_entry(model).get("init")
+    return [f"{RESULTS}/pretrain/{init}/model.pt"] if init else []
+
+
 def train_flags(wildcards):
     entry = model_entry(wildcards.model)
-    flags = []
+    flags = [arg for path in init_weights(wildcards.model) for arg in ("--init", path)]
     for f in entry["features"]:
         flags += [
             "--features",
@@ -249,6 +256,7 @@ def train_inputs(wildcards):
             for f in model["features"]
         ],
         "summary": f"results/{wildcards.dataset}/data/standardize.json",
+        "init": init_weights(wildcards.model),
     }
 
 
@@ -365,6 +373,7 @@ def final_inputs(wildcards):
         ],
         "summary": f"results/{ds}/data/standardize.json",
         "runs": final_runs(ds, wildcards.model),
+        "init": init_weights(wildcards.model),
     }
 
 

@@ -39,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--device", default=None, help="auto (default) | cpu | cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--init", type=Path, help="starting weights, as the split runs had them")
     p.add_argument("--standardize-summary", type=Path, default=None,
                    help="standardize.json of the molecule table (recipe saved with the model)")  # fmt: skip
     p.add_argument("--output-dir", type=Path, required=True, help="directory for the model")
@@ -96,7 +97,7 @@ def cmd_train_final(args: argparse.Namespace) -> int:
         recipe = _read_json(args.standardize_summary).get("recipe")
     config = FinalConfig(
         model=args.model, task_type=args.task_type, params=parse_params(args.params),
-        seed=args.seed, device=args.device, threads=args.threads,
+        seed=args.seed, device=args.device, threads=args.threads, init=args.init,
     )  # fmt: skip
     split_metrics = [_read_json(p) for p in args.runs]
     run = train_final(

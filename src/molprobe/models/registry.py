@@ -1,8 +1,9 @@
 """Model registry: config names -> builder, input kind and typed default hyperparameters.
 
 Names (used in config/config.yaml and results/ paths): ``snn``, ``fnn_bn``, ``gine``,
-``attentivefp``, ``lstm``, ``rf``, ``logreg``, and the screening families ``snn_fast`` and
-``fnn_bn_fast`` (the same nets, smaller by default, for ECFP + the fast descriptor set).
+``attentivefp``, ``lstm``, ``rf``, ``logreg``, the screening families ``snn_fast`` and
+``fnn_bn_fast`` (the same nets, smaller by default, for ECFP + the fast descriptor set), and
+``gine_pretrained`` (GINE shaped like the `pretrain` rule's encoder, which it starts from).
 
 Input kinds: ``vector`` (ECFP and/or descriptors, ndarray (n, F)), ``graph``
 (:class:`molprobe.chem.graphs.GraphStore`), ``tokens`` (SMILES token ids + lengths).
@@ -83,6 +84,16 @@ class GINEParams:
     width: int = 192
     pool: str = "sum"
     dropout: float = 0.1
+
+
+@dataclass
+class GINEPretrainedParams(GINEParams):
+    """GINE fine-tuned from a descriptor-pretrained encoder (``molprobe train --init``): as
+    :class:`GINEParams` with mean pooling, the pooling that pretraining needs (a sum-pooled
+    encoder collapses to the mean predictor; README "Pretraining on unlabeled structures");
+    depth and width must equal the encoder's."""
+
+    pool: str = "mean"
 
 
 @dataclass
@@ -223,6 +234,11 @@ MODELS: dict[str, ModelSpec] = {
         "gine", "graph", "torch", GINEParams, _build_gine,
         {"lr": 1e-3, "batch_size": 64, "weight_decay": 0.0},
         "GIN with edge features",
+    ),
+    "gine_pretrained": ModelSpec(
+        "gine_pretrained", "graph", "torch", GINEPretrainedParams, _build_gine,
+        {"lr": 1e-3, "batch_size": 64, "weight_decay": 0.0},
+        "GIN with edge features, fine-tuned from a descriptor-pretrained encoder",
     ),
     "attentivefp": ModelSpec(
         "attentivefp", "graph", "torch", AttentiveFPParams, _build_attentivefp,

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 #: model families trained by gradient descent (the "deep" models trivial baselines are held to)
-DEEP_FAMILIES = ("snn", "fnn_bn", "gine", "attentivefp", "lstm")
+DEEP_FAMILIES = ("snn", "fnn_bn", "gine", "gine_pretrained", "attentivefp", "lstm")
 
 
 @dataclass

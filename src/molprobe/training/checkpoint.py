@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from molprobe import __version__
-from molprobe.errors import MolprobeError
+from molprobe.errors import InputError, MolprobeError
 from molprobe.fileio import write_atomic, write_json  # noqa: F401  (re-exported: the one writer)
 from molprobe.models.registry import InputDims, build_model, get_spec, make_params
 
@@ -218,6 +218,17 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise MolprobeError(f"{path}: refusing to load: expected a state_dict of tensors")
+    return state
+
+
+def read_init_state(path: str | os.PathLike | None) -> dict[str, torch.Tensor] | None:
+    """The starting weights of a fine-tuning run (``--init``; None: a fresh start): the
+    tensors of ``path``, at least one."""
+    if path is None:
+        return None
+    state = read_state_dict(path)
+    if not state:
+        raise InputError(path, "holds no tensors")
     return state
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from molprobe.errors import InputError, MolprobeError
 from molprobe.models.registry import get_spec
-from molprobe.training.checkpoint import CheckpointMeta
+from molprobe.training.checkpoint import CheckpointMeta, read_init_state
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
@@ -28,7 +28,8 @@ from molprobe.training.settings import label_matrix, resolve_settings
 @dataclass(frozen=True)
 class FinalConfig:
     """One final model: family ``model``, its ``params`` (the same as its split runs'),
-    ``seed`` (weights and batch order), ``device`` / ``threads`` as for ``molprobe train``."""
+    ``seed`` (weights and batch order), ``device`` / ``threads`` / ``init`` (starting weights,
+    which the split runs must have had too) as for ``molprobe train``."""
 
     model: str
     task_type: str = "classification"
@@ -36,6 +37,7 @@ class FinalConfig:
     seed: int = 0
     device: str | None = None
     threads: int | None = None
+    init: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,12 @@ def train_final(
         config.model, config.params, config.seed, None, config.device, config.threads
     )
     check_same_settings(split_metrics, config.model, params)
+    check_same_start(split_metrics, config.init)
     choice = chosen_epochs(split_metrics)
     if spec.framework == "torch":
         train_config = stop_at_epoch(train_config, choice.epochs)
-    model, result = fit(config.model, params, features, Y, split, config.task_type, train_config)
+    model, result = fit(config.model, params, features, Y, split, config.task_type, train_config,
+                        read_init_state(config.init))  # fmt: skip
     train_smiles = mols["smiles"].to_numpy()[rows].tolist()
     info = all_labeled_record(rows.size)
     scaler = result.target_scaler
@@ -143,8 +147,23 @@ def train_final(
         n_molecules=len(mols), n_train=rows.size, n_unlabeled=len(mols) - rows.size,
         epochs=choice.epochs if spec.framework == "torch" else None,
         epoch_rule="median best validation epoch of the split runs",
+        extra={"init": str(config.init)} if config.init is not None else None,
     )  # fmt: skip
     return FinalRun(model, meta, record, train_smiles)
+
+
+def check_same_start(split_metrics: Sequence[Mapping], init: Path | None) -> None:
+    """A final model starts as its split runs did: all from pretrained weights (metrics.json
+    ``init``) or all fresh, so their best epochs carry over."""
+    for m in split_metrics:
+        if (m.get("init") is None) != (init is None):
+            run = f"{m['split']['name']}/seed{m['seed']}"
+            had = f"started from {m['init']}" if m.get("init") else "started fresh"
+            raise MolprobeError(
+                f"split run {run} {had}, but this final model "
+                + (f"starts from {init}" if init is not None else "starts fresh")
+                + ": give both the same --init"
+            )
 
 
 def all_labeled_record(n_train: int, **extra) -> dict:

@@ -18,7 +18,7 @@ from molprobe.errors import InputError
 from molprobe.inference.inputs import ModelInputs
 from molprobe.inference.predict import predict, predict_loaded
 from molprobe.models.registry import get_spec
-from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, load_model, read_state_dict
+from molprobe.training.checkpoint import CheckpointMeta, LoadedModel, load_model, read_init_state
 from molprobe.training.data import Split, make_source
 from molprobe.training.features import load_inputs
 from molprobe.training.loop import fit
@@ -122,7 +122,7 @@ def train_run(
     )
 
     model, result = fit(config.model, params, features, Y, split, config.task_type, train_config,
-                        _init_state(config.init))  # fmt: skip
+                        read_init_state(config.init))  # fmt: skip
     scaler = result.target_scaler
     test_pred = predict(model, features, split.test, config.task_type, scaler)
     valid_pred = predict(model, features, split.valid, config.task_type, scaler)
@@ -162,16 +162,6 @@ def train_run(
         train_smiles=train_smiles,
         valid_predictions=predictions_frame(mols, split.valid, tasks, valid_pred, Y),
     )
-
-
-def _init_state(path: Path | None) -> dict | None:
-    """The tensors of a starting-weights file (None: a fresh start)."""
-    if path is None:
-        return None
-    state = read_state_dict(path)
-    if not state:
-        raise InputError(path, "holds no tensors")
-    return state
 
 
 @dataclass
