@@ -45,8 +45,13 @@ def ecfp200(tox21_path):
 
 def test_registry_names_and_kinds():
     assert set(MODELS) == {"snn", "fnn_bn", "gine", "attentivefp", "lstm", "rf", "logreg",
-                           "snn_fast", "fnn_bn_fast"}  # fmt: skip
+                           "snn_fast", "fnn_bn_fast", "gine_pretrained"}  # fmt: skip
     assert get_spec("snn").input_kind == "vector"
+    # the fine-tuned GINE is shaped like the pretrain rule's encoder: mean pooling, 4 x 192
+    assert get_spec("gine_pretrained").input_kind == "graph"
+    tuned = make_params("gine_pretrained")
+    assert (tuned.pool, tuned.n_layers, tuned.width) == ("mean", 4, 192)
+    assert make_params("gine").pool == "sum"
     assert get_spec("gine").input_kind == "graph"
     assert get_spec("lstm").input_kind == "tokens"
     with pytest.raises(MolprobeError, match="unknown model"):
