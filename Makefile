@@ -4,6 +4,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 CORES ?= 2
+# pytest-xdist workers of `make test` (0: one process)
+TEST_WORKERS ?= 2
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 # Datasets are read from a local mirror when one sits beside the checkout.
@@ -49,7 +51,7 @@ report: install  ## build results/report.html from the last run
 
 test: install  ## unit tests + end-to-end Snakemake runs on a small subsample + the report in Chromium
 	bash scripts/install_chromium.sh
-	$(BIN)/pytest -q -m "not cluster"
+	$(BIN)/pytest -q -m "not cluster" -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 test-cluster: install  ## the workflow through a real single-node SLURM on localhost (root; installs slurm-wlm + munge)
 	MOLPROBE_REQUIRE_SLURM=1 $(BIN)/pytest -q -m cluster tests/cluster

@@ -73,3 +73,58 @@ def tool_env(mirror: Path) -> dict[str, str]:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["MOLPROBE_MIRROR"] = str(mirror)
     return env
+
+
+# --------------------------------------------------------------------------- parallel runs
+# `make test` runs pytest-xdist (TEST_WORKERS, default 2) with the scheduler below: each test
+# module is one work unit, so a module-scoped fixture (a trained planted-control net) is built
+# once; the modules that share the session's workflow run (`workflow_run`, ~6 min) form one
+# unit, so that run is built once too. Units go out in collection order, the longest first.
+# (xdist's own `--dist loadgroup` marks do not group under pytest 9.2: it renames
+# `item._nodeid`, which pytest no longer reads.)
+WORKFLOW_RUN_MODULES = (
+    "tests/workflow/test_interrupted.py",
+    "tests/workflow/test_report.py",
+    "tests/workflow/test_workflow.py",
+)
+HEAVY_FIRST = (*WORKFLOW_RUN_MODULES, "tests/probing/test_planted.py")
+
+
+def work_unit(nodeid: str) -> str:
+    """The parallel work unit of a test: its module, or "workflow_run" for the modules whose
+    tests share the session's workflow run."""
+    module = nodeid.split("::", 1)[0]
+    return "workflow_run" if module in WORKFLOW_RUN_MODULES else module
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stop when a module outside WORKFLOW_RUN_MODULES uses the workflow run (in parallel
+    runs it would build that ~6-min run again), then sort the heaviest modules first."""
+    strays = sorted(
+        {
+            i.nodeid.split("::", 1)[0]
+            for i in items
+            if "workflow_run" in i.fixturenames and work_unit(i.nodeid) != "workflow_run"
+        }
+    )
+    if strays:
+        raise pytest.UsageError(
+            f"{', '.join(strays)} use(s) the workflow_run fixture: add to WORKFLOW_RUN_MODULES"
+            " in tests/conftest.py"
+        )
+    rank = {m: n for n, m in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda i: rank.get(i.nodeid.split("::", 1)[0], len(rank)))  # stable
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With ``--dist loadscope``: xdist's scope scheduler with :func:`work_unit` as the scope."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ModuleScheduling(config, log)
