@@ -28,6 +28,7 @@ MODEL_COLOURS: dict[str, str] = {
     "snn": "#1f77b4",
     "fnn_bn": "#ff7f0e",
     "gine": "#2ca02c",
+    "gine_pretrained": "#98df8a",
     "attentivefp": "#d62728",
     "lstm": "#9467bd",
     "rf": "#8c564b",
@@ -36,7 +37,7 @@ MODEL_COLOURS: dict[str, str] = {
 #: Other spellings of the same families.
 _ALIASES = {"fnn": "fnn_bn", "fnn-bn": "fnn_bn", "gnn": "gine", "attentive_fp": "attentivefp"}
 #: Fallback colours for families not in MODEL_COLOURS (assigned in a stable order).
-_EXTRA = ["#bcbd22", "#17becf", "#e377c2", "#aec7e8", "#98df8a", "#ff9896"]
+_EXTRA = ["#bcbd22", "#17becf", "#e377c2", "#aec7e8", "#ff9896", "#c5b0d5"]
 
 #: Colours of the three parts of a split.
 PART_COLOURS: dict[str, str] = {"train": "#4c72b0", "valid": "#dd8452", "test": "#55a868"}
