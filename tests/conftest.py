@@ -90,10 +90,15 @@ WORKFLOW_RUN_MODULES = (
 HEAVY_FIRST = (*WORKFLOW_RUN_MODULES, "tests/probing/test_planted.py")
 
 
+def module_of(nodeid: str) -> str:
+    """The test module of a node id (``tests/x/test_y.py::test_z[1]`` -> ``tests/x/test_y.py``)."""
+    return nodeid.split("::", 1)[0]
+
+
 def work_unit(nodeid: str) -> str:
     """The parallel work unit of a test: its module, or "workflow_run" for the modules whose
     tests share the session's workflow run."""
-    module = nodeid.split("::", 1)[0]
+    module = module_of(nodeid)
     return "workflow_run" if module in WORKFLOW_RUN_MODULES else module
 
 
@@ -102,7 +107,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     runs it would build that ~6-min run again), then sort the heaviest modules first."""
     strays = sorted(
         {
-            i.nodeid.split("::", 1)[0]
+            module_of(i.nodeid)
             for i in items
             if "workflow_run" in i.fixturenames and work_unit(i.nodeid) != "workflow_run"
         }
@@ -113,7 +118,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             " in tests/conftest.py"
         )
     rank = {m: n for n, m in enumerate(HEAVY_FIRST)}
-    items.sort(key=lambda i: rank.get(i.nodeid.split("::", 1)[0], len(rank)))  # stable
+    items.sort(key=lambda i: rank.get(module_of(i.nodeid), len(rank)))  # stable
 
 
 @pytest.hookimpl(optionalhook=True)
