@@ -39,9 +39,8 @@ import json
 import os
 import platform
 import shlex
-import subprocess
+import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -49,34 +48,23 @@ import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_screen import _tree_sampler  # noqa: E402
+from bench_library import feature_file  # noqa: E402
+from bench_screen import timed_run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-FEATURE_FILES = {"ecfp": "ecfp.npz", "descriptors": "descriptors.npz",
-                 "descriptors_fast": "descriptors_fast.npz", "graph": "graph.pt"}  # fmt: skip
+FEATURIZERS = ("ecfp", "descriptors", "descriptors_fast", "graph")  # every family's inputs
 DEFAULT_FAMILIES = ["fnn_bn_fast", "gine", "gine_pretrained", "attentivefp", "snn"]
 SCREEN_FAMILIES = ["fnn_bn_fast", "gine_pretrained", "attentivefp"]  # no 217-descriptor input
 
 
 def run(cmd: list[str], log: Path) -> tuple[float, float]:
     """Run ``cmd`` (output to ``log``); stop with the log's tail on failure. Returns (wall s,
-    CPU s of the process tree: every process seen by the 50 ms psutil sampler, or the
-    waited children's rusage when that is larger)."""
-    stop, sampled = threading.Event(), {}
-    with open(log, "w") as fh:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
-        sampler = threading.Thread(target=_tree_sampler, args=(proc.pid, stop, sampled))
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        stop.set()
-        sampler.join()
-    if os.waitstatus_to_exitcode(status) != 0:
+    CPU s of the process tree, :func:`bench_screen.timed_run`)."""
+    t = timed_run(cmd, log)
+    if t.returncode != 0:
         tail = log.read_text().splitlines()[-15:]
         sys.exit(f"failed: {shlex.join(cmd)}\n" + "\n".join(tail))
-    cpu = max(usage.ru_utime + usage.ru_stime, sum(sampled.get("cpu", {}).values()))
-    return wall, cpu
+    return t.seconds, t.cpu_seconds
 
 
 def prepare_data(mp: list[str], args, work: Path, config: dict) -> dict[str, Path]:
@@ -95,8 +83,8 @@ def prepare_data(mp: list[str], args, work: Path, config: dict) -> dict[str, Pat
              "--output", str(paths["molecules"]), "--rejected", str(work / "rejected.csv"),
              "--summary", str(paths["summary"]), "--workers", str(args.jobs)],
             work / "standardize.log")  # fmt: skip
-    for name, file in FEATURE_FILES.items():
-        paths[name] = work / file
+    for name in FEATURIZERS:
+        paths[name] = work / feature_file(name)
         if not paths[name].exists():
             run([*mp, "featurize", str(paths["molecules"]), "--featurizer", name,
                  "--output", str(paths[name]), "--workers", str(args.jobs)],
@@ -134,7 +122,10 @@ def screen(mp, models: Path, library: Path, out: Path, device: str, workers: int
            chunk: int) -> tuple[float, float]:  # fmt: skip
     """``molprobe screen`` of ``library`` with the models under ``models``: (wall s, CPU s)."""
     for p in out.parent.glob(out.name + "*"):  # a clean start: no resumed parts
-        subprocess.call(["rm", "-rf", str(p)])
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
     return run([*mp, "screen", "--models", str(models), "--input", str(library),
                 "--output", str(out), "--device", device, "--workers", str(workers),
                 "--chunk-size", str(chunk), "--no-progress"], out.with_suffix(".log"))  # fmt: skip
@@ -208,7 +199,7 @@ def main() -> None:
     for family in args.screen_families:
         models = work / "models" / family
         outs = {}
-        for device in (args.device, "cpu"):
+        for device in dict.fromkeys((args.device, "cpu")):  # once when --device is cpu
             out = work / "equal" / f"{family}_{device}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
             screen(mp, models, equal_lib, out, device, 1, args.chunk_size)

@@ -209,6 +209,37 @@ def _tree_sampler(pid: int, stop: threading.Event, result: dict) -> None:
     result["cpu"] = cpu
 
 
+@dataclass
+class TimedRun:
+    """A finished subprocess: exit code, wall seconds, CPU seconds of its process tree, peak
+    RSS of its largest process (wait4) and the sampled peak of the tree's summed RSS (MB)."""
+
+    returncode: int
+    seconds: float
+    cpu_seconds: float
+    maxrss_mb: float
+    tree_mb: float
+
+
+def timed_run(cmd: list[str], log: Path, env: dict | None = None) -> TimedRun:
+    """Run ``cmd`` with its output in ``log`` while :func:`_tree_sampler` watches its tree."""
+    stop, sampled = threading.Event(), {}
+    with log.open("w") as fh:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+        sampler = threading.Thread(target=_tree_sampler, args=(proc.pid, stop, sampled))
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        stop.set()
+        sampler.join()
+    # wait4 counts the process and the children it reaped; pool workers are children of a
+    # forkserver, so take the larger of that and the sampled per-process CPU times
+    cpu = max(usage.ru_utime + usage.ru_stime, sum(sampled.get("cpu", {}).values()))
+    return TimedRun(os.waitstatus_to_exitcode(status), seconds, cpu, usage.ru_maxrss / 1024,
+                    sampled.get("tree_mb", float("nan")))  # fmt: skip
+
+
 def screen(
     models: Path, library: Path, out: Path, chunk: int, workers: int, src: Path | None = None
 ) -> Run:
@@ -223,27 +254,12 @@ def screen(
            "--output", str(out), "--chunk-size", str(chunk), "--workers", str(workers),
            "--no-progress", "--top", "100"]  # fmt: skip
     log = out.with_suffix(".log")
-    stop, sampled = threading.Event(), {}
-    with log.open("w") as fh:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-        sampler = threading.Thread(target=_tree_sampler, args=(proc.pid, stop, sampled))
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stop.set()
-        sampler.join()
+    t = timed_run(cmd, log, env)
     text = log.read_text()
-    if proc.returncode != 0:
+    if t.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{text}")
     line = next((ln for ln in text.splitlines() if "n_in=" in ln), "")
-    # wait4 counts the screen process and the children it reaped; pool workers are children of
-    # the forkserver, so take the larger of that and the sampled per-process CPU times
-    cpu = usage.ru_utime + usage.ru_stime
-    sampled_cpu = sum(sampled.get("cpu", {}).values())
-    tree_mb = sampled.get("tree_mb", float("nan"))
-    return Run(seconds, usage.ru_maxrss / 1024, tree_mb, line, max(cpu, sampled_cpu))
+    return Run(t.seconds, t.maxrss_mb, t.tree_mb, line, t.cpu_seconds)
 
 
 def find_chemprop(exe: str, model: Path | None) -> tuple[str, Path] | None:

@@ -17,15 +17,15 @@ from tests.workflow.conftest import checkout, screen_three, snakemake, workflow_
 pytestmark = pytest.mark.slow
 
 TARGET = "results/tox21/final/fnn_bn_fast/seed_0/meta.json"
-OVERRIDE = """distill: {unlabeled: [muv, hiv], max_unlabeled: 200}
+TEACHERS = ("snn", "fnn_bn", "gine_pretrained")  # config/config.yaml's (checked below)
+OVERRIDE = f"""distill: {{unlabeled: [muv, hiv], max_unlabeled: 200}}
 pretrain:
   max_structures: 200
-  params: {n_layers: 2, width: 32, pool: mean, epochs: 1}
+  params: {{n_layers: 2, width: 32, pool: mean, epochs: 1}}
 models:
-  fnn_bn_fast: {params: {epochs: 5, width: 64, n_layers: 2}, teachers: [snn, fnn_bn, gine_pretrained]}
-  gine_pretrained: {features: [graph], init: gine, params: {n_layers: 2, width: 32, epochs: 2}}
+  fnn_bn_fast: {{params: {{epochs: 5, width: 64, n_layers: 2}}, teachers: [{", ".join(TEACHERS)}]}}
+  gine_pretrained: {{features: [graph], init: gine, params: {{n_layers: 2, width: 32, epochs: 2}}}}
 """
-TEACHERS = ("snn", "fnn_bn", "gine_pretrained")  # config/config.yaml's (checked below)
 
 
 def test_the_tested_teachers_are_the_defaults():
