@@ -65,9 +65,11 @@ def paired(table: pd.DataFrame, alt: str, base: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gains_enough(res: pd.DataFrame, gain: float) -> bool:
+def gains_enough(res: pd.DataFrame, gain: float, interval: bool = False) -> bool:
     """The rule for a costlier alternative on `paired` output: its mean difference over all
-    pairs is at least ``gain`` (ROC-AUC) and no split's mean difference is negative."""
-    overall = res[res["split"] == "all"].iloc[0]["diff"]
+    pairs is at least ``gain`` (ROC-AUC) and no split's mean difference is negative; with
+    ``interval``, also the overall 95 % t interval above 0."""
+    overall = res[res["split"] == "all"].iloc[0]
     per_split = res[res["split"] != "all"]["diff"]
-    return bool(overall >= gain and (per_split >= 0).all())
+    above = overall["ci_low"] > 0 if interval else True
+    return bool(overall["diff"] >= gain and (per_split >= 0).all() and above)

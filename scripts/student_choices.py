@@ -6,6 +6,9 @@ Arms (the rest is ``fnn_bn_fast``'s settings in ``config/config.yaml`` and the d
 - ``W`` incumbent: teachers [snn, fnn_bn], ``distill.max_unlabeled`` 8000
 - ``G`` GINE joins the teachers: [snn, fnn_bn, gine], 8000
 - ``U`` more unlabeled structures: the teachers of ``--u-teachers`` (W's or G's), 24000
+- ``T3`` today's teachers [snn, fnn_bn, gine_pretrained], 8000 (the incumbent of T5 and T3U)
+- ``T5`` the whole neural ensemble [snn, fnn_bn, gine, attentivefp, gine_pretrained], 8000
+- ``T3U`` T3's teachers on 24000 structures
 
 Each run is the workflow's ``train_distilled`` rule command (``molprobe distill ...
 --threads 1``) on a workflow directory holding ``results/{dataset}/data/`` (molecules.parquet,
@@ -22,8 +25,8 @@ wall/CPU). The test part of metrics.json is never read.
         --splits scaffold random --output /tmp/stu10/choices.csv
     python scripts/student_choices.py --summarize /tmp/stu10/choices.csv
 
-``--summarize`` prints the pre-registered comparison: G vs W and U vs its 8000-structure
-counterpart (``--u-teachers``' arm): the paired difference (alternative - incumbent) per
+``--summarize`` prints the pre-registered comparisons: G vs W, U vs its 8000-structure
+counterpart (``--u-teachers``' arm), T5 and T3U vs T3: the paired difference (alternative - incumbent) per
 (split, seed), its mean and 95 % t interval per split and over all completed pairs; the
 alternative (it costs training time) is adopted when its mean over all completed pairs is
 >= +0.002 and neither split's mean is negative, else the incumbent is kept.
@@ -48,8 +51,15 @@ FEATURIZERS = [
     {"name": "descriptors_fast"},
 ]
 PARAMS = ["epochs=30"]
-TEACHERS = {"W": ["snn", "fnn_bn"], "G": ["snn", "fnn_bn", "gine"]}
-MAX_UNLABELED = {"W": 8000, "G": 8000, "U": 24000}
+T3 = ["snn", "fnn_bn", "gine_pretrained"]
+TEACHERS = {
+    "W": ["snn", "fnn_bn"], "G": ["snn", "fnn_bn", "gine"],
+    # session 16 (rules 4 and 5): today's teachers, the whole neural ensemble, T3 on 24,000
+    "T3": T3, "T5": ["snn", "fnn_bn", "gine", "attentivefp", "gine_pretrained"], "T3U": T3,
+}  # fmt: skip
+MAX_UNLABELED = {"W": 8000, "G": 8000, "U": 24000, "T3": 8000, "T5": 8000, "T3U": 24000}
+#: (alternative, incumbent) pairs judged by --summarize
+COMPARISONS = [("G", "W"), ("U", None), ("T5", "T3"), ("T3U", "T3")]
 UNLABELED = ["muv", "hiv"]
 COLUMNS = [
     "arm", "teachers", "max_unlabeled", "split", "seed", "valid_mean_roc_auc", "best_epoch",
@@ -112,13 +122,15 @@ def summarize(path: str, u_teachers: str) -> int:
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
     print(table.groupby("arm")[["train_s", "wall_s", "cpu_s", "best_epoch"]].mean().round(1))
-    for alt, base in (("G", "W"), ("U", u_teachers)):
+    for alt, base in COMPARISONS:
+        base = base or u_teachers
         res = paired(table, alt, base)
         if res.empty:
             continue
         print(res.round(4).to_string(index=False))
         n = int(res[res["split"] == "all"].iloc[0]["pairs"])
-        choice = alt if gains_enough(res, GAIN) else base
+        # session 16's rules (T5, T3U) also want the 95 % interval above 0
+        choice = alt if gains_enough(res, GAIN, interval=alt in ("T5", "T3U")) else base
         print(f"verdict {alt} vs {base} ({n} pairs): adopt {choice}")
     return 0
 

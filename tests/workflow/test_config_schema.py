@@ -32,10 +32,17 @@ def test_default_and_test_configs_are_valid(config):
     validate(merged, SCHEMA)
 
 
-def test_unknown_model_name_is_refused(config):
-    config["train"]["models"] = ["snn", "transformer9000"]
+def test_malformed_model_name_is_refused(config):
+    # names are registry models or `models:` aliases; the workflow refuses an unknown one at
+    # load (tests/workflow/test_family_alias.py), the schema a name no family can have
+    config["train"]["models"] = ["snn", "Transformer 9000"]
     message = _refused(config)
-    assert "transformer9000" in message and "models" in message
+    assert "Transformer 9000" in message and "models" in message
+
+
+def test_alias_needs_a_registry_model(config):
+    config["models"]["gine_pretrained_desc"] = {"model": "transformer9000"}
+    assert "transformer9000" in _refused(config)
 
 
 def test_negative_epochs_are_refused(config):

@@ -116,10 +116,26 @@ MODEL_FEATURES = {
 }
 
 
+def registry_model(family):
+    """The registry model a family trains: `models: {family}: model:`, else the family's own
+    name (a family of another name is an alias: e.g. a second fine-tune of gine_pretrained).
+    """
+    entry = (config.get("models") or {}).get(family) or {}
+    name = entry.get("model", family)
+    if name not in MODEL_FEATURES:
+        raise ValueError(
+            f"model family {family!r} is not a registry model "
+            f"({', '.join(sorted(MODEL_FEATURES))}): add `models: {family}: model: <one of them>`"
+        )
+    return name
+
+
 def model_entry(model):
-    """Config of one model family: features, params (hyperparameters + training settings)."""
+    """Config of one model family: registry `model`, features, params (hyperparameters +
+    training settings)."""
     entry = dict((config.get("models") or {}).get(model) or {})
-    entry.setdefault("features", MODEL_FEATURES[model])
+    entry["model"] = registry_model(model)
+    entry.setdefault("features", MODEL_FEATURES[entry["model"]])
     entry.setdefault("params", {})
     return entry
 
@@ -135,7 +151,39 @@ def _params_flags(params):
 def init_weights(model):
     """[the `pretrain` rule's encoder] for a family with `init:` (models: in the config), else []."""
     init = model_entry(model).get("init")
+    if init:
+        encoder_settings(init, f"models: {model}: init")
     return [f"{RESULTS}/pretrain/{init}/model.pt"] if init else []
+
+
+#: graph families the `pretrain` rule can pretrain (an encoder's `model`)
+PRETRAIN_MODELS = ("gine", "attentivefp")
+
+
+def encoder_settings(name, named_by="the pretrain rule"):
+    """Settings of the `pretrain` rule's encoder `name`: `pretrain:` (datasets, max_structures,
+    seed, params) with `pretrain: encoders: {name}:` over them (its `params` over the shared
+    ones, key by key); `model` (the graph family pretrained) defaults to the name, so `gine`
+    and `attentivefp` need no entry."""
+    base = dict(config.get("pretrain") or {})
+    named = base.pop("encoders", None) or {}
+    own = dict(named.get(name) or {})
+    params = {**(base.get("params") or {}), **(own.pop("params", None) or {})}
+    settings = {**base, "model": name, **own, "params": params}
+    if settings["model"] not in PRETRAIN_MODELS:
+        raise ValueError(
+            f"encoder {name!r} ({named_by}) is neither {' nor '.join(PRETRAIN_MODELS)} "
+            f"nor a `pretrain: encoders:` entry with `model:` one of them"
+        )
+    return settings
+
+
+def encoder_regex():
+    """Wildcard constraint of the `pretrain` rule: the graph families and the named encoders."""
+    names = list(PRETRAIN_MODELS) + list(
+        (config.get("pretrain") or {}).get("encoders") or {}
+    )
+    return "|".join(dict.fromkeys(names))
 
 
 def train_flags(wildcards):
@@ -321,7 +369,7 @@ def distill_flags(wildcards, input):
     """--teacher dirs, --featurizer specs (with `featurizers:` params), --params, sample size."""
     entry = model_entry(wildcards.model)
     specs = [json.dumps({"name": f, **featurizer_params(f)}) for f in entry["features"]]
-    flags = ["--model", wildcards.model, "--teacher"]
+    flags = ["--model", entry["model"], "--teacher"]
     flags += [os.path.dirname(p) for p in input.teachers]
     for spec in specs:
         flags += ["--featurizer", spec]
@@ -912,3 +960,23 @@ def findings_args(wildcards, input):
     if "shortcuts" in input.keys():
         args += ["--shortcuts", input.shortcuts]
     return " ".join(shlex.quote(str(a)) for a in args)
+
+
+# ---------------------------------------------------------------- checks at load
+
+
+def configured_families():
+    """Every family the config names: trained, screened, final, teachers, `models:` entries."""
+    named = train_models() + list((config.get("screen") or {}).get("models") or [])
+    named += final_settings()["models"] + list(config.get("models") or {})
+    named += [t for m in named for t in teachers(m)]
+    return list(dict.fromkeys(named))
+
+
+def check_families():
+    """Stop at load with one line for a family that names no registry model or encoder."""
+    for family in configured_families():
+        init_weights(family)  # model_entry (registry model) and its encoder, if any
+
+
+check_families()
