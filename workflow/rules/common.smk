@@ -151,8 +151,6 @@ def _params_flags(params):
 def init_weights(model):
     """[the `pretrain` rule's encoder] for a family with `init:` (models: in the config), else []."""
     init = model_entry(model).get("init")
-    if init:
-        encoder_settings(init, f"models: {model}: init")
     return [f"{RESULTS}/pretrain/{init}/model.pt"] if init else []
 
 
@@ -187,8 +185,10 @@ def encoder_regex():
 
 
 def train_flags(wildcards):
+    """--model (the family's registry model), --init, --features, --task-type, --params."""
     entry = model_entry(wildcards.model)
-    flags = [arg for path in init_weights(wildcards.model) for arg in ("--init", path)]
+    flags = ["--model", entry["model"]]
+    flags += [arg for path in init_weights(wildcards.model) for arg in ("--init", path)]
     for f in entry["features"]:
         flags += [
             "--features",
@@ -976,7 +976,11 @@ def configured_families():
 def check_families():
     """Stop at load with one line for a family that names no registry model or encoder."""
     for family in configured_families():
-        init_weights(family)  # model_entry (registry model) and its encoder, if any
+        init = model_entry(family).get(
+            "init"
+        )  # model_entry resolves the registry model
+        if init:
+            encoder_settings(init, f"models: {family}: init")
 
 
 check_families()

@@ -1,5 +1,6 @@
-# Pretraining on unlabeled structures (opt-in: `snakemake results/pretrain/gine/model.pt`;
-# `pretrain: encoders:` names more encoders, e.g. one on more structures, each in its own folder):
+# Pretraining on unlabeled structures (built for the families with `init:`, or
+# `snakemake results/pretrain/gine/model.pt`; `pretrain: encoders:` names more encoders,
+# e.g. one on more structures, each in its own folder):
 # a graph net learns the RDKit descriptors of the `pretrain: datasets:` structures (SMILES
 # only: `molprobe pretrain` drops every label column as it reads), leaving out the
 # structures of every run dataset. Its encoder can start a fine-tuning run

@@ -20,11 +20,10 @@ rule train:
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.meta, parent=True),
-        model=lambda wc: registry_model(wc.model),
         flags=train_flags,
     shell:
-        "molprobe train --model {params.model} --name {wildcards.model}"
-        " --molecules {input.molecules:q} --split {input.split:q} {params.flags}"
+        "molprobe train --name {wildcards.model} --molecules {input.molecules:q}"
+        " --split {input.split:q} {params.flags}"
         " --standardize-summary {input.summary:q}"
         " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
@@ -48,10 +47,9 @@ rule train_final:
     params:
         device=config.get("device", "auto"),
         outdir=subpath(output.meta, parent=True),
-        model=lambda wc: registry_model(wc.model),
         flags=train_flags,
     shell:
-        "molprobe train-final --model {params.model} --molecules {input.molecules:q}"
+        "molprobe train-final --molecules {input.molecules:q}"
         " --runs {input.runs:q} {params.flags} --standardize-summary {input.summary:q}"
         " --seed {wildcards.seed} --threads {threads} --device {params.device}"
         " --output-dir {params.outdir:q} > {log:q} 2>&1"
