@@ -8,7 +8,8 @@ Arms (the rest is ``fnn_bn_fast``'s settings in ``config/config.yaml`` and the d
 - ``U`` more unlabeled structures: the teachers of ``--u-teachers`` (W's or G's), 24000
 - ``T3`` today's teachers [snn, fnn_bn, gine_pretrained], 8000 (the incumbent of T5 and T3U)
 - ``T5`` the whole neural ensemble [snn, fnn_bn, gine, attentivefp, gine_pretrained], 8000
-- ``T3U`` T3's teachers on 24000 structures
+- ``T3U`` T3's teachers on 24000 structures (the default since session 16; the incumbent of T5U)
+- ``T5U`` T5's teachers on 24000 structures (session 17, rule 7)
 
 Each run is the workflow's ``train_distilled`` rule command (``molprobe distill ...
 --threads 1``) on a workflow directory holding ``results/{dataset}/data/`` (molecules.parquet,
@@ -26,7 +27,7 @@ wall/CPU). The test part of metrics.json is never read.
     python scripts/student_choices.py --summarize /tmp/stu10/choices.csv
 
 ``--summarize`` prints the pre-registered comparisons: G vs W, U vs its 8000-structure
-counterpart (``--u-teachers``' arm), T5 and T3U vs T3: the paired difference (alternative - incumbent) per
+counterpart (``--u-teachers``' arm), T5 and T3U vs T3, T5U vs T3U: the paired difference (alternative - incumbent) per
 (split, seed), its mean and 95 % t interval per split and over all completed pairs; the
 alternative (it costs training time) is adopted when its mean over all completed pairs is
 >= +0.002 and neither split's mean is negative, else the incumbent is kept.
@@ -52,14 +53,17 @@ FEATURIZERS = [
 ]
 PARAMS = ["epochs=30"]
 T3 = ["snn", "fnn_bn", "gine_pretrained"]
+T5 = ["snn", "fnn_bn", "gine", "attentivefp", "gine_pretrained"]
 TEACHERS = {
     "W": ["snn", "fnn_bn"], "G": ["snn", "fnn_bn", "gine"],
     # session 16 (rules 4 and 5): today's teachers, the whole neural ensemble, T3 on 24,000
-    "T3": T3, "T5": ["snn", "fnn_bn", "gine", "attentivefp", "gine_pretrained"], "T3U": T3,
+    "T3": T3, "T5": T5, "T3U": T3,
+    "T5U": T5,  # session 17 (rule 7): the whole neural ensemble on 24,000
 }  # fmt: skip
-MAX_UNLABELED = {"W": 8000, "G": 8000, "U": 24000, "T3": 8000, "T5": 8000, "T3U": 24000}
+MAX_UNLABELED = {"W": 8000, "G": 8000, "U": 24000, "T3": 8000, "T5": 8000, "T3U": 24000,
+                 "T5U": 24000}  # fmt: skip
 #: (alternative, incumbent) pairs judged by --summarize
-COMPARISONS = [("G", "W"), ("U", None), ("T5", "T3"), ("T3U", "T3")]
+COMPARISONS = [("G", "W"), ("U", None), ("T5", "T3"), ("T3U", "T3"), ("T5U", "T3U")]
 UNLABELED = ["muv", "hiv"]
 COLUMNS = [
     "arm", "teachers", "max_unlabeled", "split", "seed", "valid_mean_roc_auc", "best_epoch",
@@ -129,8 +133,8 @@ def summarize(path: str, u_teachers: str) -> int:
             continue
         print(res.round(4).to_string(index=False))
         n = int(res[res["split"] == "all"].iloc[0]["pairs"])
-        # session 16's rules (T5, T3U) also want the 95 % interval above 0
-        choice = alt if gains_enough(res, GAIN, interval=alt in ("T5", "T3U")) else base
+        # session 16's and 17's rules (T5, T3U, T5U) also want the 95 % interval above 0
+        choice = alt if gains_enough(res, GAIN, interval=alt.startswith("T")) else base
         print(f"verdict {alt} vs {base} ({n} pairs): adopt {choice}")
     return 0
 
