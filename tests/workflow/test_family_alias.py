@@ -2,7 +2,9 @@
 (`pretrain: encoders:`), through the workflow (~40 s on 2 idle cores): an alias of
 gine_pretrained with the descriptor side channel, fine-tuned from a second encoder pretrained
 on fewer structures, trains as its own family beside the registry one and is compared as
-such; a family or encoder that names nothing known stops the workflow at load."""
+such; an AttentiveFP family fine-tunes from an AttentiveFP encoder whose entry removes the
+shared GINE `pool` with a null; a family or encoder that names nothing known, or an
+AttentiveFP encoder left with `pool`, stops the workflow at load."""
 
 from __future__ import annotations
 
@@ -62,9 +64,48 @@ def test_alias_family_trains_from_its_named_encoder(tmp_path, mirror):
     assert {"snn", "gine_pretrained", ALIAS} <= set(table["name"])
 
 
+AFP_OVERRIDE = """train:
+  models: [attentivefp_pretrained]
+pretrain:
+  datasets: [muv, hiv]
+  max_structures: 150
+  params: {n_layers: 4, width: 192, pool: mean, epochs: 1}
+  encoders:
+    afp: {model: attentivefp, params: {n_layers: 2, width: 32, pool: null}}
+models:
+  attentivefp_pretrained:
+    model: attentivefp
+    features: [graph]
+    init: afp
+    params: {n_layers: 2, width: 32, epochs: 2}
+"""
+
+
+def test_attentivefp_family_fine_tunes_from_an_attentivefp_encoder(tmp_path, mirror):
+    checkout(tmp_path)
+    (tmp_path / "over.yaml").write_text(AFP_OVERRIDE)
+    target = "results/tox21/models/attentivefp_pretrained/random/seed0/metrics.json"
+    proc = snakemake(tmp_path, workflow_env(mirror), target, "--configfile", "config/test.yaml",
+                     "over.yaml")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-8000:]
+    encoder = json.loads((tmp_path / "results/pretrain/afp/meta.json").read_text())
+    assert encoder["model"] == "attentivefp"
+    assert "pool" not in encoder["params"]  # the shared GINE key, removed by the null
+    assert {k: encoder["params"][k] for k in ("n_layers", "width", "epochs")} == {
+        "n_layers": 2, "width": 32, "epochs": 1,
+    }  # fmt: skip
+    metrics = json.loads((tmp_path / target).read_text())
+    assert metrics["model"] == "attentivefp" and metrics["name"] == "attentivefp_pretrained"
+    assert metrics["init"] == "results/pretrain/afp/model.pt"
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
+        (
+            "models: {afp_x: {model: attentivefp, features: [graph], init: attentivefp}}\n",
+            "AttentiveFP has no `pool`",
+        ),
         ("train: {models: [snn, transformer9000]}\n", "family 'transformer9000' is not a registry"),
         ("models: {gine_x: {model: gine_pretrained, init: nosuch}}\n", "encoder 'nosuch'"),
     ],

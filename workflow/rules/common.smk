@@ -161,17 +161,25 @@ PRETRAIN_MODELS = ("gine", "attentivefp")
 def encoder_settings(name, named_by="the pretrain rule"):
     """Settings of the `pretrain` rule's encoder `name`: `pretrain:` (datasets, max_structures,
     seed, params) with `pretrain: encoders: {name}:` over them (its `params` over the shared
-    ones, key by key); `model` (the graph family pretrained) defaults to the name, so `gine`
-    and `attentivefp` need no entry."""
+    ones, key by key, a null removing a shared key); `model` (the graph family pretrained)
+    defaults to the name, so `gine` needs no entry. The shared `params` are the GINE
+    encoder's (mean `pool`): an AttentiveFP encoder names its own, e.g. `afp: {model:
+    attentivefp, params: {n_layers: 3, width: 128, pool: null}}`."""
     base = dict(config.get("pretrain") or {})
     named = base.pop("encoders", None) or {}
     own = dict(named.get(name) or {})
     params = {**(base.get("params") or {}), **(own.pop("params", None) or {})}
+    params = {k: v for k, v in params.items() if v is not None}
     settings = {**base, "model": name, **own, "params": params}
     if settings["model"] not in PRETRAIN_MODELS:
         raise ValueError(
             f"encoder {name!r} ({named_by}) is neither {' nor '.join(PRETRAIN_MODELS)} "
             f"nor a `pretrain: encoders:` entry with `model:` one of them"
+        )
+    if settings["model"] == "attentivefp" and "pool" in params:
+        raise ValueError(
+            f"encoder {name!r} ({named_by}): AttentiveFP has no `pool`; give it a "
+            f"`pretrain: encoders: {name}: params:` entry with `pool: null`"
         )
     return settings
 
