@@ -74,6 +74,7 @@ bench: install  ## speed benchmarks (ratios against baselines measured in the sa
 	$(BIN)/python benchmarks/bench_featurize.py
 	$(BIN)/python benchmarks/bench_concepts.py
 	$(BIN)/python benchmarks/bench_screen.py
+	$(BIN)/python benchmarks/bench_alerts.py
 	$(BIN)/python benchmarks/bench_descriptors.py
 	$(BIN)/python benchmarks/bench_fast_models.py
 	$(BIN)/python benchmarks/bench_library.py --n 200000  # 10^6: --n 1000000 (README table)

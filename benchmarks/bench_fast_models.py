@@ -19,6 +19,8 @@ the goals of issue 19 item 1 (>= 1,000 molecules per CPU-second, start-up <= 5 C
 core-hours per 10^9 molecules (net of start-up). With chemprop found (``--chemprop``, its own
 venv, and a model from ``bench_chemprop.py``), ``chemprop predict`` runs the same molecules
 (one thread, process start included) and each ensemble's ratio to it is printed (goal >= 2).
+With ``--profile``, each ensemble's pipeline is also timed piece by piece in-process
+(``bench_screen.profile_chunks``), with the ratio ceiling a zero-cost model would leave.
 With ``--before SRC`` (the ``src`` folder of an older checkout, e.g. ``git worktree add``),
 every ensemble also runs with that code in the same rounds, and the speed-up is printed.
 Per-core rates (CPU seconds) hold on a shared machine; wall-clock rates do not.
@@ -41,6 +43,8 @@ from bench_screen import (  # noqa: E402
     floor,
     library_smiles,
     loadavg,
+    print_profile,
+    profile_chunks,
     screen,
     write_library,
 )
@@ -107,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--before", type=Path, default=None, metavar="SRC",
                    help="the src folder of another checkout (e.g. a git worktree of an older "
                    "commit): every ensemble also runs with that code, interleaved")  # fmt: skip
+    p.add_argument("--profile", action="store_true",
+                   help="also time the pipeline's pieces per ensemble (in-process, one thread) "
+                   "and print the per-core ceiling with a zero-cost model")  # fmt: skip
     args = p.parse_args(argv)
     if not args.ensemble:
         try:
@@ -187,9 +194,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{now['rate'] / was['rate']:.3f}, net of start-up "
               f"{now['rate_net'] / was['rate_net']:.3f}; start-up {was['startup_cpu_s']:.2f} -> "
               f"{now['startup_cpu_s']:.2f} CPU-s")  # fmt: skip
+    profiles = {}
+    for name, models in args.ensemble if args.profile else []:
+        profiles[name] = profile_chunks(models, big, args.chunk_size)
+        print_profile(name, profiles[name], med["floor"] / n)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"n": n, "cpu_seconds": cpu, "rows": rows}, indent=1))
+        out = {"n": n, "cpu_seconds": cpu, "rows": rows, "profile": profiles}
+        args.json.write_text(json.dumps(out, indent=1))
     return 0
 
 

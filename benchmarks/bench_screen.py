@@ -18,8 +18,9 @@
 4. Constant memory: peak RSS of ``molprobe screen`` (1 worker) on ``--n-small`` vs
    ``--n-large`` molecules with the same chunk size (``wait4`` ru_maxrss of the process tree's
    largest process, and the sampled sum over the tree with psutil when installed).
-5. A per-chunk profile of ``score_chunk``'s pieces (standardize, parse, featurize, model
-   forward, domain similarity, alerts, rest) in-process, one thread.
+5. A per-chunk profile of the pipeline's pieces (standardize, featurize, model
+   forward, domain similarity, alerts, output table) in-process, one thread; the pieces a
+   zero-cost model would leave give the ceiling of the per-core ratio.
 
 Runs of (1)-(3) are interleaved over ``--rounds`` rounds; rates are medians over rounds.
 """
@@ -315,69 +316,94 @@ def _bf16_probabilities(model, X: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
+#: the pieces every screened row needs whatever the models are (its output columns)
+FIXED_PIECES = ("standardize", "free old mols", "ECFP4 (domain + ECFP members)", "alerts",
+                "domain", "output table")  # fmt: skip
+
+
 def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
-    """Seconds per piece of ``score_chunk`` summed over the chunks of ``library`` (one thread)."""
+    """Seconds per piece of the screening pipeline (``featurize_chunk`` then
+    ``score_features``, what ``molprobe screen`` runs) summed over the chunks of ``library``,
+    in-process, one thread. The pieces repeat the two functions' steps in their order; their
+    own totals are timed on the same chunks as a check. ``fixed``: the :data:`FIXED_PIECES`,
+    the cost of a screen with a model that costs nothing."""
     import torch
 
+    from molprobe.chem.blocks import raw_block
     from molprobe.chem.io import read_molecules
     from molprobe.chem.standardize import standardize_frame
     from molprobe.inference.inputs import ModelInputs
-    from molprobe.inference.predict import predict
+    from molprobe.inference.predict import predict_loaded
     from molprobe.screening.domain import fingerprints
     from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
-    from molprobe.screening.screen import ECFP4_KEY, alert_names, score_chunk
+    from molprobe.screening.pipeline import (
+        FeaturePlan,
+        alert_names,
+        canonical_mols,
+        featurize_chunk,
+    )
+    from molprobe.screening.screen import ECFP4_KEY, score_features, scored_table
 
     torch.set_num_threads(1)
     ens = EnsembleLoader(tuple(str(d) for d in find_model_dirs([models])))()
+    plan = FeaturePlan.of(ens)
     parts = dict.fromkeys(
-        ["standardize", "free old mols", "ECFP4 (domain + ECFP members)",
-         "featurize (rest)", "model forward", "domain", "alerts"], 0.0
+        ["standardize", "free old mols", "ECFP4 (domain + ECFP members)", "alerts",
+         "featurize (model inputs)", "domain", "model forward", "output table"], 0.0
     )  # fmt: skip
     whatif = {"model forward in bfloat16 (what-if)": 0.0}
-    bf16_diff = 0.0
-    total = 0.0
-    n = 0
-    for frame in read_molecules(library, id_column="id", chunk_size=chunk):
+    bf16_diff, totals, n = 0.0, {"featurize_chunk": 0.0, "score_features": 0.0}, 0
+
+    def timed(piece, fn, *args, **kwargs):
+        t = time.perf_counter()
+        out = fn(*args, **kwargs)
+        parts[piece] += time.perf_counter() - t
+        return out
+
+    mols = canonical = None
+    for index, frame in enumerate(read_molecules(library, id_column="id", chunk_size=chunk)):
         n += len(frame)
         t = time.perf_counter()
-        kept, _ = standardize_frame(frame, ens.recipe, keep_mols=True)
-        parts["standardize"] += time.perf_counter() - t
-        std = kept["smiles"].tolist()
-        t = time.perf_counter()
-        mols = kept.pop("mol").tolist()  # dropping the last chunk's frees its molecules
+        mols = canonical = None  # frees the last chunk's molecules (RDKit's destructor)
         parts["free old mols"] += time.perf_counter() - t
+        kept, _ = timed("standardize", standardize_frame, frame, ens.recipe, keep_mols=True)
+        mols = kept.pop("mol").tolist()
+        std = kept["smiles"].tolist()
+        ecfp4 = timed("ECFP4 (domain + ECFP members)", fingerprints, mols)
+        alerts = timed("alerts", alert_names, mols)
+        blocks: dict[str, object] = {ECFP4_KEY: ecfp4}
         t = time.perf_counter()
-        ecfp4 = fingerprints(mols)
-        blocks = {ECFP4_KEY: ecfp4}  # uint8; a member that reads it gets float32
-        parts["ECFP4 (domain + ECFP members)"] += time.perf_counter() - t
-        t = time.perf_counter()
-        feats = ModelInputs.from_checkpoint(ens.members[0]).featurize(
-            std, blocks
-        )  # members share features
-        parts["featurize (rest)"] += time.perf_counter() - t
-        t = time.perf_counter()
-        probs = [
-            predict(m.model, feats, None, ens.task_type, None, batch_size=ens.batch_size)
-            for m in ens.members
-        ]
+        canonical = canonical_mols(mols, kept["input_smiles"].tolist(), std)
+        for spec in plan.specs:
+            raw_block(spec, std, blocks, canonical, standardized=mols)
+        parts["featurize (model inputs)"] += time.perf_counter() - t
+        similarity = timed("domain", plan.domain.similarity_from_fingerprints, ecfp4)
+        t = time.perf_counter()  # member scaling + forward, as ModelEnsemble.predict
+        preds, feats_of = [], {}
+        for m in ens.members:
+            inputs = ModelInputs.from_checkpoint(m)
+            if inputs.key not in feats_of:
+                feats_of[inputs.key] = inputs.featurize(std, blocks)
+            feats = feats_of[inputs.key]
+            preds.append(predict_loaded(m, feats, batch_size=ens.batch_size))
         parts["model forward"] += time.perf_counter() - t
         if isinstance(feats, np.ndarray) and ens.task_type == "classification":
             t = time.perf_counter()
-            for m, p32 in zip(ens.members, probs, strict=True):
+            for m, p32 in zip(ens.members, preds, strict=True):
                 p16 = _bf16_probabilities(m.model, feats, ens.batch_size)
                 bf16_diff = max(bf16_diff, float(np.abs(p16 - p32).max()))
             whatif["model forward in bfloat16 (what-if)"] += time.perf_counter() - t
+        stacked = np.asarray(preds, dtype=np.float32)
+        timed("output table", scored_table, kept, stacked, similarity, alerts, ens, None)
+        t = time.perf_counter()  # the real functions on the same chunk: the check
+        featurized = featurize_chunk(frame, plan, index)
+        totals["featurize_chunk"] += time.perf_counter() - t
         t = time.perf_counter()
-        ens.domain.similarity_from_fingerprints(ecfp4)
-        parts["domain"] += time.perf_counter() - t
-        t = time.perf_counter()
-        alert_names(mols)
-        parts["alerts"] += time.perf_counter() - t
-        t = time.perf_counter()
-        score_chunk(frame, ens)
-        total += time.perf_counter() - t
-    parts["rest (frame, std, score)"] = max(total - sum(parts.values()), 0.0)
-    parts["score_chunk total"] = total
+        score_features(featurized, ens)
+        totals["score_features"] += time.perf_counter() - t
+    parts["pieces total"] = sum(parts.values())
+    parts["fixed"] = sum(parts[k] for k in FIXED_PIECES)
+    parts["pipeline total (featurize_chunk + score_features)"] = sum(totals.values())
     if bf16_diff > 0:
         parts.update(whatif)
         parts["_bf16_max_abs_diff"] = bf16_diff
@@ -385,6 +411,31 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
     parts["_n_reference"] = ens.domain.n_reference
     parts["_members"] = len(ens.members)
     return parts
+
+
+def print_profile(label: str, pr: dict[str, float], floor_s: float) -> float:
+    """Print one :func:`profile_chunks` result; returns the per-core ratio ceiling with a
+    zero-cost model (``floor_s``: the floor's seconds per molecule)."""
+    n, total = pr["_n"], pr["pieces total"]
+    print(f"\npipeline profile, {label} ({pr['_members']} member(s), "
+          f"{pr['_n_reference']} domain reference molecules), {n} molecules:")  # fmt: skip
+    for key, val in pr.items():
+        if key.startswith("_") or "total" in key or key == "fixed" or "what-if" in key:
+            continue
+        print(f"  {key:<32}{val * 1e6 / n:7.0f} us/mol {100 * val / total:5.1f} %"
+              f"{' (fixed)' if key in FIXED_PIECES else ''}")  # fmt: skip
+    print(f"  {'pieces total':<32}{total * 1e6 / n:7.0f} us/mol   ({n / total:.0f} mol/s)")
+    check = pr["pipeline total (featurize_chunk + score_features)"]
+    print(f"  {'featurize_chunk + score_features':<32}{check * 1e6 / n:7.0f} us/mol   (the check)")
+    for key, val in pr.items():
+        if "what-if" in key:
+            print(f"  {key}: {val * 1e6 / n:.0f} us/mol, "
+                  f"max |probability difference| {pr['_bf16_max_abs_diff']:.4f}")  # fmt: skip
+    fixed = pr["fixed"] / n  # what a screen costs per molecule with a zero-cost model
+    print(f"  fixed pieces (a zero-cost model): {fixed * 1e6:.0f} us/molecule = "
+          f"{fixed / floor_s:.2f} floors -> ratio ceiling {floor_s / fixed:.2f} x floor, "
+          f"{1 / fixed:.0f} mol per CPU-s in-process")  # fmt: skip
+    return floor_s / fixed
 
 
 def loadavg() -> str:
@@ -490,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(load {loadavg()})")  # fmt: skip
 
     # ---- per-chunk profile
-    print("profiling score_chunk pieces (in-process, one thread) ...", flush=True)
+    print("profiling the pipeline's pieces (in-process, one thread) ...", flush=True)
     prof = profile_chunks(snn, small, chunk)
     prof_gine = profile_chunks(gine.parent, small, chunk)
 
@@ -552,28 +603,10 @@ def main(argv: list[str] | None = None) -> int:
         goal = f"(goal {goals[name]})" if name in goals else ""
         print(f"{name:<46}{value:6.2f}  {goal}")
 
+    floor_s = med[FLOOR] / n
     for label, pr in (("SNN x3", prof), ("GINE", prof_gine)):
-        total = pr["score_chunk total"]
-        print(f"\nscore_chunk profile, {label} ({pr['_members']} member(s), "
-              f"{pr['_n_reference']} domain reference molecules), {pr['_n']} molecules:")  # fmt: skip
-        for key, val in pr.items():
-            if key.startswith("_") or key == "score_chunk total" or "what-if" in key:
-                continue
-            rate = f"{pr['_n'] / val:>9.0f} mol/s" if val > 0.01 else ""
-            print(f"  {key:<26}{val:7.2f} s {100 * val / total:5.1f} %  {rate}")
-        print(f"  {'score_chunk total':<26}{total:7.2f} s          {pr['_n'] / total:>9.0f} mol/s")
-        for key, val in pr.items():
-            if "what-if" in key:
-                print(f"  {key}: {val:.2f} s ({pr['_n'] / max(val, 1e-9):.0f} mol/s), "
-                      f"max |probability difference| {pr['_bf16_max_abs_diff']:.4f}")  # fmt: skip
-        # the ceiling of the per-core ratio if the models cost nothing: everything else a
-        # screen must do per molecule (standardize + canonical SMILES, ECFP4, domain, alerts)
-        besides = (total - pr["model forward"]) / pr["_n"]
-        floor_s = med[FLOOR] / n
-        print(f"  besides the model forward: {besides * 1e6:.0f} us/molecule = "
-              f"{besides / floor_s:.2f} floors -> ratio ceiling with a zero-cost model "
-              f"{floor_s / besides:.2f} x floor")  # fmt: skip
-        ratios[f"{label} screen / floor ceiling with a zero-cost model"] = floor_s / besides
+        ceiling = print_profile(label, pr, floor_s)
+        ratios[f"{label} screen / floor ceiling with a zero-cost model"] = ceiling
 
     if args.json:
         args.json.write_text(
