@@ -16,6 +16,11 @@ difference (arm - base) per split and over all pairs with its 95 % t interval, a
 of the pre-registered rule (sessions 15-17): an arm is adopted when its mean gain over all
 pairs is >= +0.002, the interval is above 0 and neither split's mean is negative. ``--test``
 also prints the same table on the test split: read it once, after the decision.
+
+A one-member base and arms compare families (the same rule at family level; session 18):
+
+    python scripts/ensemble_choices.py --models-dir results/tox21/models \
+        --base gine_pretrained --arm e30=+gpt_e30,-gine_pretrained
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ def parse_arm(text: str, base: list[str]) -> tuple[str, list[str]]:
             members.remove(name)
         else:
             raise SystemExit(f"--arm {text}: {change!r} is not +member (new) or -member (present)")
-    if not label or members == base or len(members) < 2:
-        raise SystemExit(f"--arm {text}: needs LABEL=+member or -member and two members left")
+    if not label or members == base or not members:
+        raise SystemExit(f"--arm {text}: needs LABEL=+member or -member and a member left")
     return label, members
 
 
@@ -70,7 +75,7 @@ def ensemble_table(runs: pd.DataFrame, arms: dict[str, list[str]], part: str) ->
     in ``valid_mean_roc_auc`` (the column ``paired`` reads, whatever ``part``)."""
     rows = []
     for arm, members in arms.items():
-        scored = ensemble_runs(runs, members, n_bootstrap=0, part=part)
+        scored = ensemble_runs(runs, members, n_bootstrap=0, part=part, min_members=1)
         if scored.empty:
             continue
         for _, r in scored[scored["name"] == "ensemble"].iterrows():

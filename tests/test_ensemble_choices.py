@@ -84,6 +84,21 @@ def test_test_part_printed_on_request_without_verdicts(models, capsys) -> None:
     assert "plus_c vs base" in test_part and "verdict" not in test_part
 
 
+def test_one_member_arms_compare_families(models, capsys) -> None:
+    """The rule at family level: a lone run scored from its own predictions; a family that
+    sees the signal replaces a noise family, and a noise family never replaces it."""
+    models_dir, elsewhere = models
+    argv = ["--models-dir", str(models_dir), "--base", "n", "--runs", f"c={elsewhere}",
+            "--arm", "signal=+a,-n", "--arm", "noise=+m,-n", "--test"]  # fmt: skip
+    assert ensemble_choices.main(argv) == 0
+    verdicts = [line for line in capsys.readouterr().out.splitlines() if line.startswith("verdict")]
+    assert verdicts == ["verdict signal vs base (6 pairs): adopt signal",
+                        "verdict noise vs base (6 pairs): adopt base"]  # fmt: skip
+    argv = ["--models-dir", str(models_dir), "--base", "a", "--arm", "noise=+n,-a"]
+    assert ensemble_choices.main(argv) == 0
+    assert "adopt base" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("arm", ["x=+a", "x=-c", "x=a", "=+c", "x=", "x=-a,-b"])
 def test_malformed_arm_stops(arm) -> None:
     with pytest.raises(SystemExit):

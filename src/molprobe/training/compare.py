@@ -148,29 +148,33 @@ def ensemble_runs(
     names: Sequence[str] | None,
     n_bootstrap: int = N_BOOTSTRAP,
     part: str = "test",
+    min_members: int = 2,
 ) -> pd.DataFrame:
     """Average the test predictions (predictions.parquet beside each run's metrics) of the
     runs named ``names`` (all when empty/None) per split x seed and score the average: rows
     named ``ensemble``. Where every member also has validation predictions, the rows named
     ``ensemble_valw`` score the average weighted by :func:`validation_weights` (chosen on
     validation; the test part is read once, after the choice; ``path`` lists the weights).
-    ``part`` ``valid``: the equal-weights ensemble of the validation predictions only."""
+    ``part`` ``valid``: the equal-weights ensemble of the validation predictions only.
+    ``min_members``: split x seed groups with fewer runs are skipped (1: a lone run is
+    scored from its own predictions, the family-level baseline of member choices)."""
     files = {"test": PREDICTIONS_FILE, "valid": VALID_PREDICTIONS_FILE}[part]
     rows = []
     chosen = runs if not names else runs[runs["name"].isin(names)]
     for (split, seed), group in chosen.groupby(["split", "seed"]):
-        if group["name"].nunique() < 2:
+        if group["name"].nunique() < min_members:
             continue
         group = group.sort_values("name")
         group = group[[(Path(p) / files).is_file() for p in group["path"]]]
-        if len(group) < 2:
+        if len(group) < min_members:
             continue
         frames = _read_members(group, files)
         pred, truth, tasks = _stack(frames)
         metric = chosen["metric"].iloc[0]
         task_type = "regression" if metric in ("rmse", "mae", "r2") else "classification"
         variants = [("ensemble", np.full(len(frames), 1.0 / len(frames)), "")]
-        valid = _read_members(group, VALID_PREDICTIONS_FILE) if part == "test" else None
+        several = len(frames) > 1  # validation weights need two members to weigh
+        valid = _read_members(group, VALID_PREDICTIONS_FILE) if part == "test" and several else None
         if valid is not None:
             v_pred, v_truth, _ = _stack(valid)
             w, w_score, eq_score = validation_weights(v_pred, v_truth, task_type)
