@@ -333,7 +333,6 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
     from molprobe.chem.io import read_molecules
     from molprobe.chem.standardize import standardize_frame
     from molprobe.inference.inputs import ModelInputs
-    from molprobe.inference.predict import predict_loaded
     from molprobe.screening.domain import fingerprints
     from molprobe.screening.ensemble import EnsembleLoader, find_model_dirs
     from molprobe.screening.pipeline import (
@@ -378,23 +377,18 @@ def profile_chunks(models: Path, library: Path, chunk: int) -> dict[str, float]:
             raw_block(spec, std, blocks, canonical, standardized=mols)
         parts["featurize (model inputs)"] += time.perf_counter() - t
         similarity = timed("domain", plan.domain.similarity_from_fingerprints, ecfp4)
-        t = time.perf_counter()  # member scaling + forward, as ModelEnsemble.predict
-        preds, feats_of = [], {}
-        for m in ens.members:
-            inputs = ModelInputs.from_checkpoint(m)
-            if inputs.key not in feats_of:
-                feats_of[inputs.key] = inputs.featurize(std, blocks)
-            feats = feats_of[inputs.key]
-            preds.append(predict_loaded(m, feats, batch_size=ens.batch_size))
-        parts["model forward"] += time.perf_counter() - t
-        if isinstance(feats, np.ndarray) and ens.task_type == "classification":
+        # member scaling + forward: the ensemble's own predict, as score_features calls it
+        preds = timed("model forward", ens.predict, std, blocks)  # (M, n, T)
+        if ens.task_type == "classification":
             t = time.perf_counter()
             for m, p32 in zip(ens.members, preds, strict=True):
-                p16 = _bf16_probabilities(m.model, feats, ens.batch_size)
-                bf16_diff = max(bf16_diff, float(np.abs(p16 - p32).max()))
+                feats = ModelInputs.from_checkpoint(m).featurize(std, dict(blocks))
+                if isinstance(feats, np.ndarray):  # vector members only
+                    p16 = _bf16_probabilities(m.model, feats, ens.batch_size)
+                    bf16_diff = max(bf16_diff, float(np.abs(p16 - p32).max()))
             whatif["model forward in bfloat16 (what-if)"] += time.perf_counter() - t
-        stacked = np.asarray(preds, dtype=np.float32)
-        timed("output table", scored_table, kept, stacked, similarity, alerts, ens, None)
+        preds = np.asarray(preds, dtype=np.float32)
+        timed("output table", scored_table, kept, preds, similarity, alerts, ens, None)
         t = time.perf_counter()  # the real functions on the same chunk: the check
         featurized = featurize_chunk(frame, plan, index)
         totals["featurize_chunk"] += time.perf_counter() - t
